@@ -1,0 +1,30 @@
+# The README's two commands: `make run` (set up and open qwq-edge) and `make test` (set up
+# and run every check). GPU=auto|cpu|cuda|metal picks the llama.cpp backend.
+PYTHON ?= python3
+VENV ?= .venv
+GPU ?= auto
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+.PHONY: run test setup default-model test-models lint
+
+run: setup default-model
+	$(BIN)/qwq-edge
+
+test: setup test-models lint
+	$(BIN)/pytest
+
+setup:
+	@PYTHON=$(PYTHON) VENV=$(VENV) GPU=$(GPU) bash scripts/setup.sh
+
+# The small Qwen2.5 test model is the default until a real model is configured or pulled.
+default-model: setup
+	@$(BIN)/qwq-edge model-path >/dev/null 2>&1 || $(PY) scripts/fetch_test_models.py qwen
+
+test-models: setup
+	@$(PY) scripts/fetch_test_models.py all
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy

@@ -1,0 +1,381 @@
+"""The Engine on llama-cpp-python: prefix reuse, safe tokenization, grammar, cancellation.
+
+Facts this relies on (DESIGN §4, checked on 0.3.36): ``Llama.generate(..., reset=False)``
+evaluates exactly what it is given on top of ``n_tokens``; the last sampled token is not in
+the KV cache yet; an invalid grammar segfaults in the sampler, so it is validated first;
+llama.cpp matches user-defined tokens even with ``special=False``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import ctypes
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from qwq_edge.config import KvType, Sampling
+from qwq_edge.engine import native_log
+from qwq_edge.engine.base import Generation, ModelInfo
+from qwq_edge.engine.gguf import GGUFInfo, check_architecture, read_gguf
+from qwq_edge.engine.markers import MarkerScanner
+from qwq_edge.errors import GrammarError, ModelLoadError
+
+_KV_TYPES: dict[str, tuple[int, float]] = {"f16": (1, 2.0), "q8_0": (8, 34 / 32), "q4_0": (2, 18 / 32)}
+_ATTR_CONTROL = 1 << 3
+_ATTR_USER_DEFINED = 1 << 4
+
+
+def default_threads() -> int:
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        n = os.cpu_count() or 1
+    # Past 8 logical CPUs assume SMT: llama.cpp decodes fastest on physical cores.
+    return n if n <= 8 else n // 2
+
+
+def kv_bytes(info: GGUFInfo, n_ctx: int, kv_type: str) -> int:
+    """KV cache size for ``n_ctx`` tokens, from the header alone."""
+    layers = int(info.arch_value("block_count", 0))
+    heads = int(info.arch_value("attention.head_count", 1)) or 1
+    kv_heads = int(info.arch_value("attention.head_count_kv", heads))
+    emb = int(info.arch_value("embedding_length", 0))
+    k_dim = int(info.arch_value("attention.key_length", emb // heads))
+    v_dim = int(info.arch_value("attention.value_length", emb // heads))
+    per_token = layers * kv_heads * (k_dim + v_dim) * _KV_TYPES[kv_type][1]
+    return int(per_token * n_ctx)
+
+
+def _total_ram() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+class LlamaEngine:
+    """A GGUF loaded through llama-cpp-python, with one persistent KV cache."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        n_ctx: int = 16384,
+        n_gpu_layers: int | None = None,
+        flash_attn: bool = True,
+        kv_type: KvType = "f16",
+        threads: int | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        header = read_gguf(path)
+        check_architecture(header)
+        import llama_cpp
+
+        if log_path is not None:
+            native_log.route_to(log_path)
+        offload = bool(llama_cpp.llama_supports_gpu_offload())
+        ngl = n_gpu_layers if n_gpu_layers is not None else (-1 if offload else 0)
+        if not offload:
+            ngl = 0
+        if kv_type != "f16" and not flash_attn:
+            raise ModelLoadError(f"kv_type {kv_type} needs flash_attn = true (llama.cpp rule)")
+        need = header.file_size + kv_bytes(header, n_ctx, kv_type)
+        ram = _total_ram()
+        if ngl == 0 and ram is not None and need > ram:
+            raise ModelLoadError(
+                f"a {n_ctx}-token context does not fit: {header.path.name} needs "
+                f"{header.file_size / 2**30:.1f} GiB + {kv_bytes(header, n_ctx, kv_type) / 2**30:.1f}"
+                f" GiB of KV cache, this machine has {ram / 2**30:.1f} GiB; lower --n-ctx"
+            )
+        n_threads = threads or default_threads()
+        kv_id = _KV_TYPES[kv_type][0]
+        sink = native_log.log_file()
+        try:
+            # verbose=True: with False, llama-cpp-python dup2()s fds 1 and 2 to /dev/null while
+            # loading, which would blank a TUI drawing from another thread. Native logs go to
+            # our file through llama_log_set; Python-level prints are redirected here.
+            with contextlib.redirect_stderr(sink or open(os.devnull, "w")):  # noqa: SIM115
+                self._llm = llama_cpp.Llama(
+                    model_path=str(header.path),
+                    n_ctx=n_ctx,
+                    n_gpu_layers=ngl,
+                    flash_attn=flash_attn,
+                    type_k=kv_id,
+                    type_v=kv_id,
+                    n_threads=n_threads,
+                    n_threads_batch=n_threads,
+                    verbose=True,
+                )
+        except ValueError as exc:
+            raise self._load_error(header, str(exc), n_ctx, kv_type) from None
+        self._llm.verbose = False
+        logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)
+        self._lib = llama_cpp
+        self._vocab = self._llm._model.vocab
+        self._header = header
+        n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
+        specials = [
+            t
+            for t in range(n_vocab)
+            if llama_cpp.llama_vocab_get_attr(self._vocab, t) & (_ATTR_CONTROL | _ATTR_USER_DEFINED)
+        ]
+        self._special = frozenset(specials)
+        eos = self._llm.token_eos()
+        self._eog = frozenset(
+            t for t in (*specials, eos) if t >= 0 and llama_cpp.llama_vocab_is_eog(self._vocab, t)
+        )
+        self._special_text: dict[str, int] = {}
+        for t in specials:
+            text = self._piece(t).decode("utf-8", errors="replace")
+            if len(text) >= 2:
+                self._special_text.setdefault(text, t)
+        self._special_re = (
+            re.compile("|".join(re.escape(s) for s in sorted(self._special_text, key=len)[::-1]))
+            if self._special_text
+            else None
+        )
+        self._pieces: dict[int, bytes] = {}
+        self._cancel: threading.Event | None = None
+        self._abort_cb = llama_cpp.ggml_abort_callback(self._should_abort)
+        self._no_abort = llama_cpp.ggml_abort_callback()
+        template = str(self._llm.metadata.get("tokenizer.chat_template", ""))
+        self._info = ModelInfo(
+            path=str(header.path),
+            name=header.name,
+            architecture=header.architecture,
+            quant=header.quant,
+            file_size=header.file_size,
+            n_ctx=self._llm.n_ctx(),
+            n_ctx_train=int(header.arch_value("context_length", 0)),
+            n_layers=int(header.arch_value("block_count", 0)),
+            n_gpu_layers=(
+                0 if ngl == 0 else min(ngl if ngl > 0 else 10**9, header.arch_value("block_count", 0) + 1)
+            ),
+            gpu_offload=offload,
+            n_vocab=n_vocab,
+            reasoning="</think>" in self._special_text or "<think>" in template,
+            kv_type=kv_type,
+            flash_attn=flash_attn,
+            threads=n_threads,
+        )
+        if self.token_id("<|im_start|>") is None or self.token_id("<|im_end|>") is None:
+            self.close()
+            raise ModelLoadError(
+                f"{header.path.name} has no ChatML tokens (<|im_start|>, <|im_end|>); "
+                "qwq-edge needs a Qwen-family chat model such as QwQ-32B"
+            )
+
+    @staticmethod
+    def _load_error(header: GGUFInfo, message: str, n_ctx: int, kv_type: str) -> ModelLoadError:
+        if "context" in message:
+            gib = kv_bytes(header, n_ctx, kv_type) / 2**30
+            return ModelLoadError(
+                f"not enough memory for a {n_ctx}-token context ({gib:.1f} GiB of KV cache on top "
+                f"of the {header.file_size / 2**30:.1f} GiB model); lower --n-ctx or use kv_type q8_0"
+            )
+        return ModelLoadError(
+            f"llama.cpp could not load {header.path.name} ({header.architecture}, {header.quant}); "
+            "the file may be corrupt (download it again) or need a newer llama-cpp-python"
+        )
+
+    # -- Engine protocol -------------------------------------------------------------
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._info
+
+    def close(self) -> None:
+        llm = getattr(self, "_llm", None)
+        if llm is not None:
+            llm.close()
+
+    def _piece(self, token: int) -> bytes:
+        piece: bytes = self._llm._model.token_to_piece(token, special=True).rstrip(b"\0")
+        return piece
+
+    def token_id(self, text: str) -> int | None:
+        return self._special_text.get(text)
+
+    def special_ids(self) -> frozenset[int]:
+        return self._special
+
+    def tokenize(self, text: str, *, trusted: bool, bos: bool = False) -> list[int]:
+        if trusted:
+            return self._tok(text, special=True, bos=bos)
+        out: list[int] = []
+        pos = 0
+        if self._special_re is not None:
+            for m in self._special_re.finditer(text):
+                out += self._tok(text[pos : m.start()], special=False)
+                # Split the marker so it can only tokenize as ordinary text (DESIGN §5).
+                out += self._tok(m.group()[:1], special=False)
+                out += self._tok(m.group()[1:], special=False)
+                pos = m.end()
+        out += self._tok(text[pos:], special=False)
+        if any(t in self._special for t in out):
+            # Belt and braces: never hand a special id to the context from untrusted text.
+            out = [t for ch in text for t in self._tok(ch, special=False) if t not in self._special]
+        return out
+
+    def _tok(self, text: str, *, special: bool, bos: bool = False) -> list[int]:
+        if not text:
+            return []
+        tokens: list[int] = self._llm.tokenize(text.encode("utf-8"), add_bos=bos, special=special)
+        return tokens
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        return b"".join(self._piece_cached(t) for t in tokens).decode("utf-8", errors="replace")
+
+    def _piece_cached(self, token: int) -> bytes:
+        piece = self._pieces.get(token)
+        if piece is None:
+            piece = self._pieces[token] = self._piece(token)
+        return piece
+
+    def validate_grammar(self, gbnf: str) -> None:
+        lib = self._lib
+        sampler = lib.llama_sampler_init_grammar(self._vocab, gbnf.encode("utf-8"), b"root")
+        if not sampler:
+            raise GrammarError("the tool-call grammar is invalid (llama.cpp rejected it)")
+        lib.llama_sampler_free(sampler)
+
+    def _should_abort(self, _data: Any) -> bool:
+        cancel = self._cancel
+        return cancel is not None and cancel.is_set()
+
+    def _set_abort(self, on: bool) -> None:
+        # Only during prefill: llama.cpp calls the callback once per graph node, and a Python
+        # callback on every node of every decoded token would cost a few percent of decode.
+        self._lib.llama_set_abort_callback(
+            self._llm._ctx.ctx, self._abort_cb if on else self._no_abort, None
+        )
+
+    def _cached_prefix(self, context: Sequence[int]) -> int:
+        llm = self._llm
+        n = min(llm.n_tokens, len(context) - 1)
+        if n <= 0:
+            return 0
+        import numpy as np
+
+        cached = llm.input_ids[:n]
+        wanted = np.asarray(context[:n], dtype=cached.dtype)
+        diff = np.flatnonzero(cached != wanted)
+        return int(diff[0]) if diff.size else n
+
+    def stream(
+        self,
+        context: Sequence[int],
+        result: Generation,
+        *,
+        sampling: Sampling,
+        seed: int,
+        max_tokens: int,
+        markers: Sequence[str] = (),
+        line_start: bool = False,
+        grammar: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[str]:
+        llm = self._llm
+        n_ctx = self._info.n_ctx
+        stats = result.stats
+        if not context:
+            raise ValueError("stream() needs at least one context token")
+        room = n_ctx - len(context)
+        if room <= 0:
+            result.stop = "context_full"
+            return
+        limit = min(max_tokens, room) if max_tokens > 0 else room
+        grammar_obj = None
+        if grammar is not None:
+            self.validate_grammar(grammar)
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            grammar_obj = LlamaGrammar.from_string(grammar)
+        prefix = self._cached_prefix(context)
+        stats.tokens_reused = prefix
+        stats.tokens_evaluated = len(context) - prefix
+        llm.n_tokens = prefix
+        llm.set_seed(seed & 0xFFFFFFFF)
+        self._cancel = cancel
+        scanner = MarkerScanner(markers, line_start=line_start)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        eog = self._eog
+        pieces = self._pieces
+        chunks: list[str] = []
+        length = 0
+        t0 = time.perf_counter()
+        t_first = t0
+        if stats.tokens_evaluated > 1:
+            self._set_abort(True)
+        gen = llm.generate(
+            list(context[prefix:]),
+            reset=False,
+            top_k=sampling.top_k,
+            top_p=sampling.top_p,
+            min_p=sampling.min_p,
+            temp=sampling.temperature,
+            repeat_penalty=sampling.repeat_penalty,
+            grammar=grammar_obj,
+        )
+        try:
+            for token in gen:
+                if not result.tokens:
+                    t_first = time.perf_counter()
+                    stats.prompt_seconds = t_first - t0
+                    self._set_abort(False)
+                result.tokens.append(token)
+                if token in eog:
+                    result.ends.append(length)
+                    result.stop = "eog"
+                    break
+                piece = pieces.get(token)
+                if piece is None:
+                    piece = pieces[token] = self._piece(token)
+                text = decoder.decode(piece)
+                if text:
+                    chunks.append(text)
+                    length += len(text)
+                    safe, hit = scanner.feed(text)
+                    if safe:
+                        yield safe
+                    if hit is not None:
+                        result.ends.append(length)
+                        result.stop = "marker"
+                        result.marker = hit.marker
+                        result.marker_start = hit.start
+                        result.rest = hit.rest
+                        break
+                result.ends.append(length)
+                if cancel is not None and cancel.is_set():
+                    result.stop = "cancelled"
+                    break
+                if len(result.tokens) >= limit:
+                    result.stop = "max_tokens" if limit < room else "context_full"
+                    break
+        except RuntimeError:
+            # llama_decode aborted by the callback: the KV cache keeps what was decoded.
+            if cancel is None or not cancel.is_set():
+                raise
+            result.stop = "cancelled"
+            stats.prompt_seconds = time.perf_counter() - t0
+            stats.tokens_evaluated = max(0, llm.n_tokens - prefix)
+        finally:
+            gen.close()
+            self._set_abort(False)
+            self._cancel = None
+            result.text = "".join(chunks)
+            stats.tokens_generated = len(result.tokens)
+            if result.tokens:
+                stats.gen_seconds = time.perf_counter() - t_first
+        if result.stop != "marker":
+            # Held back as a possible marker prefix, and it was not one.
+            tail = scanner.flush()
+            if tail:
+                yield tail

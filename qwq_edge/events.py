@@ -1,0 +1,206 @@
+"""The spine: typed, frozen events the agent yields and every front end consumes.
+
+Each event serializes to one JSON object with a ``type`` field (``to_dict``/``from_dict``);
+``ask --json``, the journal and replay use this same encoding.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union, get_args, get_type_hints
+
+FinishReason = Literal["eos", "budget", "cancelled", "error", "context_full", "max_tokens"]
+
+
+def _now() -> float:
+    return time.time()
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One search result as the model saw it (content already trimmed is in ToolResult)."""
+
+    title: str
+    url: str
+    content: str
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """A numbered source the answer can cite as ``[n]``."""
+
+    n: int
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class SessionStarted:
+    session_id: str
+    question: str
+    model: str
+    settings: dict[str, Any]
+    t: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class QuestionAsked:
+    """Every question, the first included; ``turn`` counts from 1."""
+
+    turn: int
+    question: str
+    t: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class ThinkingDelta:
+    text: str
+    t: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class AnswerDelta:
+    text: str
+    t: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    call_id: int
+    name: str
+    arguments: dict[str, Any]
+    raw: str
+    inside_think: bool
+    forced: bool = False  # the app opened the call (--min-searches), the model wrote the query
+    recognized: str = "tag"  # "tag", "bare" (untagged JSON) or "forced"
+    t: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    call_id: int
+    provider: str
+    query: str
+    hits: tuple[SearchHit, ...] = ()
+    sources: tuple[Source, ...] = ()  # the numbers given to ``hits``, in order
+    cached: bool = False
+    offline: bool = False
+    error: str | None = None
+    error_kind: str | None = None
+    searches_left: int = 0
+    seconds: float = 0.0
+    t: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """One llama.cpp call: what was evaluated (prefill) and generated, and how fast."""
+
+    phase: Literal["generate", "tool_call"]
+    tokens_evaluated: int
+    tokens_reused: int
+    tokens_generated: int
+    prompt_seconds: float
+    gen_seconds: float
+    context_used: int
+    n_ctx: int
+    t: float = field(default_factory=_now)
+
+    @property
+    def decode_tps(self) -> float:
+        return self.tokens_generated / self.gen_seconds if self.gen_seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know that does not stop the turn (no key, offline, ...)."""
+
+    message: str
+    kind: str = "info"
+    t: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class ErrorEvent:
+    message: str
+    kind: str = "error"
+    t: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class FinalAnswer:
+    text: str
+    sources: tuple[Source, ...] = ()
+    t: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class Finished:
+    reason: FinishReason
+    turn: int = 1
+    t: float = field(default_factory=_now)
+
+
+Event = Union[
+    SessionStarted,
+    QuestionAsked,
+    ThinkingDelta,
+    AnswerDelta,
+    ToolCall,
+    ToolResult,
+    Stats,
+    Notice,
+    ErrorEvent,
+    FinalAnswer,
+    Finished,
+]
+
+
+def _type_name(cls: type) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+
+
+EVENT_TYPES: dict[str, type] = {_type_name(c): c for c in get_args(Event)}
+_NESTED = {"hits": SearchHit, "sources": Source}
+
+
+def event_type(event: Event) -> str:
+    return _type_name(type(event))
+
+
+def to_dict(event: Event) -> dict[str, Any]:
+    data = dataclasses.asdict(event)
+    return {"type": event_type(event), **data}
+
+
+def from_dict(data: dict[str, Any]) -> Event:
+    data = dict(data)
+    kind = data.pop("type")
+    cls = EVENT_TYPES.get(kind)
+    if cls is None:
+        raise ValueError(f"unknown event type {kind!r}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    hints = get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in names:
+            continue  # written by a newer version: ignore rather than fail a replay
+        nested = _NESTED.get(key)
+        if nested is not None and "tuple" in str(hints[key]):
+            value = tuple(nested(**item) for item in value)
+        kwargs[key] = value
+    event: Event = cls(**kwargs)
+    return event
+
+
+def to_json(event: Event) -> str:
+    return json.dumps(to_dict(event), ensure_ascii=False, separators=(",", ":"))
+
+
+def from_json(line: str) -> Event:
+    return from_dict(json.loads(line))
