@@ -54,6 +54,7 @@ class QuestionAsked:
 
     turn: int
     question: str
+    seed: int = -1  # the sampling seed this question ran with (replay re-runs it)
     t: float = field(default_factory=_now)
 
 

@@ -50,4 +50,4 @@ def test_models_dir() -> Path:
     if explicit:
         return Path(explicit).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "qwq-edge" / "test-models"
+    return Path(base) / "qwq-edge-test-models"

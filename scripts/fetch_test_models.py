@@ -68,7 +68,7 @@ def cache_dir() -> Path:
     if explicit:
         return Path(explicit).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "qwq-edge" / "test-models"
+    return Path(base) / "qwq-edge-test-models"
 
 
 def sha256_of(path: Path) -> str:

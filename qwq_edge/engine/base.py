@@ -69,9 +69,10 @@ class Engine(Protocol):
     @property
     def info(self) -> ModelInfo: ...
 
-    def tokenize(self, text: str, *, trusted: bool) -> list[int]:
+    def tokenize(self, text: str, *, trusted: bool, bos: bool = False) -> list[int]:
         """Trusted: template text, special tokens parsed. Untrusted: never yields a special
-        or user-defined token, whatever the text contains (DESIGN §5)."""
+        or user-defined token, whatever the text contains (DESIGN §5). ``bos``: prepend the
+        model's BOS token if it wants one (start of a conversation)."""
         ...
 
     def token_id(self, text: str) -> int | None:

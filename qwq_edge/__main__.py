@@ -1,0 +1,3 @@
+from qwq_edge.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,5 @@
+"""The search-and-resume agent: yields typed events; knows nothing about rendering."""
+
+from qwq_edge.agent.loop import Agent, Controls
+
+__all__ = ["Agent", "Controls"]

@@ -1,0 +1,201 @@
+"""Tools the model may call, the GBNF grammar for a call, and validation of what it wrote.
+
+The grammar is compiled here from the tools' JSON schemas (a small subset: objects with
+string/integer/enum properties) rather than by llama.cpp's general converter, so that it
+is tight: fixed key order, at most one space between tokens, a non-empty query. That keeps
+a weak model from wandering in whitespace and keeps the grammar small (it is applied to the
+whole vocabulary on every sampled token).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+CallStyle = Literal["seed", "qwen"]
+# key holding the tool name / the arguments, per prompt format
+STYLE_KEYS: dict[str, tuple[str, str]] = {
+    "seed": ("action", "action_input"),
+    "qwen": ("name", "arguments"),
+}
+
+
+class ToolCallError(ValueError):
+    """The call did not parse or validate; the message goes back to the model."""
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    parameters: dict[str, Any] = field(hash=False)
+
+
+WEB_SEARCH = Tool(
+    name="web_search",
+    description=(
+        "Search the web for current or factual information. Returns numbered results "
+        "(title, URL, content) that you can cite as [n]."
+    ),
+    parameters={
+        "type": "object",
+        "properties": {
+            "query": {
+                "type": "string",
+                "minLength": 1,
+                "description": "A concise search query, like one typed into a search engine.",
+            }
+        },
+        "required": ["query"],
+    },
+)
+
+
+@dataclass(frozen=True)
+class ParsedCall:
+    name: str
+    arguments: dict[str, Any]
+    raw: str
+
+
+_STRING_CHAR = r'[^"\\\x00-\x1f] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])'
+_BASE_RULES = {
+    "ws": 'ws ::= " "?',
+    "char": f"char ::= {_STRING_CHAR}",
+    "string": 'string ::= "\\"" char* "\\""',
+    # A first character that is not blank: queries must say something.
+    "nonempty-string": 'nonempty-string ::= "\\"" ([^"\\\\\\x00-\\x20] | "\\\\" ["\\\\/]) char* "\\""',
+    "integer": 'integer ::= "-"? [0-9]+',
+}
+
+
+def _lit(text: str) -> str:
+    """A GBNF literal for ``text`` (a JSON fragment)."""
+    return json.dumps(text)
+
+
+class ToolRegistry:
+    def __init__(self, tools: tuple[Tool, ...] = (WEB_SEARCH,)) -> None:
+        self.tools = {t.name: t for t in tools}
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.tools)
+
+    # -- prompt text -----------------------------------------------------------------
+
+    def openai_specs(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "type": "function",
+                "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+            }
+            for t in self.tools.values()
+        ]
+
+    # -- grammar ---------------------------------------------------------------------
+
+    def grammar(self, style: CallStyle) -> str:
+        name_key, args_key = STYLE_KEYS[style]
+        rules: dict[str, str] = {}
+        alternatives = []
+        for i, tool in enumerate(self.tools.values()):
+            args_rule = f"args{i}"
+            self._object_rule(args_rule, tool.parameters, rules)
+            alternatives.append(
+                f'"{{" ws {_lit(json.dumps(name_key))} ws ":" ws {_lit(json.dumps(tool.name))} ws "," ws '
+                f'{_lit(json.dumps(args_key))} ws ":" ws {args_rule} ws "}}"'
+            )
+        lines = ["root ::= " + " | ".join(f"( {a} )" for a in alternatives)]
+        lines += list(rules.values())
+        lines += list(_BASE_RULES.values())
+        return "\n".join(lines) + "\n"
+
+    def _object_rule(self, rule: str, schema: dict[str, Any], rules: dict[str, str]) -> None:
+        props: dict[str, Any] = schema.get("properties", {})
+        required = set(schema.get("required", props))
+        parts = []
+        for key, sub in props.items():
+            if key not in required:
+                continue  # optional arguments are never needed for a well-formed call
+            parts.append(f'{_lit(json.dumps(key))} ws ":" ws {self._value_rule(sub, rules)}')
+        body = ' ws "," ws '.join(parts)
+        rules[rule] = f'{rule} ::= "{{" ws {body} ws "}}"' if parts else f'{rule} ::= "{{" ws "}}"'
+
+    @staticmethod
+    def _value_rule(schema: dict[str, Any], rules: dict[str, str]) -> str:
+        if "enum" in schema:
+            return "( " + " | ".join(_lit(json.dumps(v)) for v in schema["enum"]) + " )"
+        kind = schema.get("type")
+        if kind == "string":
+            return "nonempty-string" if schema.get("minLength", 0) >= 1 else "string"
+        if kind == "integer":
+            return "integer"
+        raise ValueError(f"tool schema type {kind!r} is not supported by the call grammar")
+
+    # -- parsing ---------------------------------------------------------------------
+
+    def parse(self, raw: str, style: CallStyle) -> ParsedCall:
+        name_key, args_key = STYLE_KEYS[style]
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ToolCallError(f"the call is not valid JSON ({exc.msg})") from None
+        if not isinstance(data, dict):
+            raise ToolCallError("the call must be a JSON object")
+        name = data.get(name_key)
+        args = data.get(args_key)
+        tool = self.tools.get(name) if isinstance(name, str) else None
+        if tool is None:
+            raise ToolCallError(f"unknown tool {name!r}; available: {', '.join(self.tools)}")
+        if not isinstance(args, dict):
+            raise ToolCallError(f"{args_key} must be an object")
+        for key in tool.parameters.get("required", []):
+            value = args.get(key)
+            if not isinstance(value, str) or not value.strip():
+                raise ToolCallError(f"{tool.name} needs a non-empty {key!r}")
+        return ParsedCall(tool.name, args, raw)
+
+    def call_markers(self) -> tuple[str, ...]:
+        """JSON written without the tag that names a known tool (weak models do this)."""
+        out = []
+        for name in self.tools:
+            for key in ("action", "name"):
+                for sp1 in ("", " "):
+                    for sp2 in ("", " "):
+                        out.append(f'{{{sp1}"{key}":{sp2}"{name}"')
+        return tuple(out)
+
+
+def close_json(partial: str) -> str:
+    """The shortest suffix that closes a JSON prefix cut off mid-way (at a token limit)."""
+    depth: list[str] = []
+    in_string = escape = False
+    hex_left = 0
+    for ch in partial:
+        if in_string:
+            if hex_left:
+                hex_left -= 1
+            elif escape:
+                escape = False
+                if ch == "u":
+                    hex_left = 4
+            elif ch == "\\":
+                escape = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth.append("}" if ch == "{" else "]")
+        elif ch in "}]" and depth:
+            depth.pop()
+    suffix = ""
+    if in_string:
+        suffix += "0" * hex_left + ("\\" if escape else "") + '"'
+    stripped = partial.rstrip()
+    if not in_string and stripped.endswith(":"):
+        suffix += '""'
+    elif not in_string and stripped.endswith(","):
+        suffix += "null" if depth and depth[-1] == "]" else '"_":null'
+    return suffix + "".join(reversed(depth))

@@ -1,0 +1,257 @@
+"""The ``qwq-edge`` command line: a front end that parses input and renders events.
+
+Heavy modules (llama_cpp, tavily, textual) are imported inside the commands that need them,
+so ``qwq-edge --help`` and ``--version`` answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from qwq_edge import __version__
+from qwq_edge.errors import QwqEdgeError
+
+if TYPE_CHECKING:
+    from qwq_edge.agent.loop import Agent
+    from qwq_edge.config import Settings
+    from qwq_edge.events import Event
+
+EXIT_INTERRUPTED = 130
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="path of a .gguf model (or QWQ_EDGE_MODEL)")
+    p.add_argument("--format", dest="prompt_format", choices=["seed", "qwen"], help="prompt format")
+    p.add_argument("--max-searches", dest="max_searches", type=int, help="search budget (default 5)")
+    p.add_argument(
+        "--min-searches",
+        dest="min_searches",
+        type=int,
+        help="force the first N searches (for small models that never open a call)",
+    )
+    p.add_argument("--n-ctx", dest="n_ctx", type=int, help="context length in tokens")
+    p.add_argument("--gpu-layers", dest="n_gpu_layers", type=int, help="layers to offload (-1: all)")
+    p.add_argument("--seed", type=int, help="sampling seed (default: random per question)")
+    p.add_argument("--temperature", type=float, help="sampling temperature (default 0.6)")
+    p.add_argument("--max-tokens", dest="max_tokens", type=int, help="token limit per question")
+    p.add_argument("--threads", type=int, help="CPU threads for llama.cpp")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qwq-edge",
+        description="An offline research agent: a local GGUF reasoning model that searches the "
+        "web, cites its sources, and keeps everything on disk.",
+    )
+    parser.add_argument("--version", action="version", version=f"qwq-edge {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="answer one question in the terminal")
+    ask.add_argument("question", help="the question (quote it)")
+    ask.add_argument("--json", action="store_true", help="write one JSON event per line")
+    ask.add_argument("--no-stats", action="store_true", help="hide the closing speed line")
+    _add_run_options(ask)
+
+    chat = sub.add_parser("chat", help="a line-by-line conversation; follow-ups continue it")
+    _add_run_options(chat)
+
+    sub.add_parser("doctor", help="build, hardware, model and paths: what qwq-edge will use")
+    mp = sub.add_parser("model-path", help="print the model that would be loaded (exit 3: none)")
+    mp.add_argument("--model", help=argparse.SUPPRESS)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from qwq_edge import config
+
+    keys = [
+        "model", "prompt_format", "max_searches", "min_searches", "n_ctx", "n_gpu_layers",
+        "seed", "temperature", "max_tokens", "threads",
+    ]  # fmt: skip
+    return config.load({k: getattr(args, k, None) for k in keys})
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"qwq-edge: {message}", file=sys.stderr)
+    return code
+
+
+def run_turn(agent: Agent, question: str, render: Callable[[Event], None]) -> str:
+    """Run one question on a worker thread; Ctrl+C cancels it cleanly. Returns the reason."""
+    from qwq_edge.agent.loop import Controls
+    from qwq_edge.events import Finished
+
+    controls = Controls()
+    events: queue.Queue[Any] = queue.Queue()
+    done = object()
+
+    def work() -> None:
+        try:
+            for event in agent.ask(question, controls):
+                events.put(event)
+        except BaseException as exc:  # surfaced on the main thread
+            events.put(exc)
+        finally:
+            events.put(done)
+
+    worker = threading.Thread(target=work, name="qwq-edge-agent", daemon=True)
+    worker.start()
+    reason = "error"
+    while True:
+        try:
+            item = events.get()
+        except KeyboardInterrupt:
+            controls.cancel()  # the engine stops between tokens, or aborts its prefill
+            continue
+        if item is done:
+            break
+        if isinstance(item, BaseException):
+            raise item
+        if isinstance(item, Finished):
+            reason = item.reason
+        try:
+            render(item)
+        except KeyboardInterrupt:
+            controls.cancel()
+    worker.join()
+    return reason
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from qwq_edge.agent.factory import build_agent
+    from qwq_edge.events import ErrorEvent
+    from qwq_edge.render import JsonRenderer, TextRenderer
+
+    render: Callable[[Event], None] = (
+        JsonRenderer() if args.json else TextRenderer(stats=not args.no_stats)
+    )
+    try:
+        agent = build_agent(_settings(args))
+    except QwqEdgeError as exc:
+        if args.json:
+            render(ErrorEvent(str(exc), kind=exc.kind))
+        return _fail(str(exc))
+    reason = run_turn(agent, args.question, render)
+    if reason == "cancelled":
+        return EXIT_INTERRUPTED
+    return 0 if reason in ("eos", "budget") else 1
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from qwq_edge.agent.factory import build_agent
+    from qwq_edge.render import TextRenderer
+
+    settings = _settings(args)
+    print("loading the model…", file=sys.stderr)
+    try:
+        agent = build_agent(settings)
+    except QwqEdgeError as exc:
+        return _fail(str(exc))
+    info = agent.engine.info
+    where = f"{info.n_gpu_layers} layers on GPU" if info.n_gpu_layers else "CPU"
+    print(f"{info.name} ({info.quant}, {where}, {info.n_ctx} ctx). Empty line or Ctrl+D quits.")
+    render = TextRenderer()
+    while True:
+        try:
+            question = input("\n› ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not question:
+            return 0
+        run_turn(agent, question, render)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from qwq_edge import config
+    from qwq_edge.engine.gguf import SUPPORTED_ARCHITECTURES, read_gguf
+    from qwq_edge.paths import paths
+
+    p = paths()
+    print(f"qwq-edge {__version__} · Python {sys.version.split()[0]} · {sys.platform}")
+    try:
+        import llama_cpp
+
+        offload = bool(llama_cpp.llama_supports_gpu_offload())
+        print(f"llama-cpp-python {llama_cpp.__version__} · GPU offload: {'yes' if offload else 'no'}")
+        print("system:", llama_cpp.llama_print_system_info().decode(errors="replace").strip())
+    except ImportError:
+        print("llama-cpp-python: NOT INSTALLED (run `make run`)")
+    for label, path in (
+        ("config", p.config_file),
+        ("data", p.data_dir),
+        ("cache", p.cache_dir),
+        ("logs", p.log_dir),
+    ):
+        print(f"{label:>7}: {path}")
+    try:
+        settings = config.load()
+    except QwqEdgeError as exc:
+        return _fail(str(exc))
+    key = settings.tavily_api_key
+    print(f"tavily: {'key set (' + key[:4] + '…)' if key else 'NO KEY (set TAVILY_API_KEY)'}")
+    if settings.tavily_url:
+        print(f"tavily url: {settings.tavily_url}")
+    try:
+        model = config.resolve_model(settings, p)
+        info = read_gguf(model)
+    except QwqEdgeError as exc:
+        print(f"model: {exc}")
+        return 1
+    print(f"model: {model} ({info.file_size / 2**30:.2f} GiB)")
+    arch_ok = "" if info.architecture in SUPPORTED_ARCHITECTURES else "  (NOT SUPPORTED)"
+    print(f"  {info.name} · {info.architecture}{arch_ok} · {info.quant}")
+    print(
+        f"  layers {info.arch_value('block_count')} · trained context "
+        f"{info.arch_value('context_length')} · configured n_ctx {settings.n_ctx}"
+    )
+    return 0
+
+
+def cmd_model_path(args: argparse.Namespace) -> int:
+    from qwq_edge import config
+
+    try:
+        settings = config.load({"model": args.model})
+        model = config.resolve_model(settings)
+    except QwqEdgeError as exc:
+        return _fail(str(exc), 3)
+    if not model.is_file():
+        return _fail(f"model file not found: {model}", 3)
+    print(model)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "ask": cmd_ask,
+    "chat": cmd_chat,
+    "doctor": cmd_doctor,
+    "model-path": cmd_model_path,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command or "chat"
+    if args.command is None:
+        args = parser.parse_args(["chat", *(argv or sys.argv[1:])])
+    try:
+        return COMMANDS[command](args)
+    except QwqEdgeError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""The SearchProvider seam and its result type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from qwq_edge.events import SearchHit
+
+
+@dataclass(frozen=True)
+class SearchResponse:
+    query: str
+    hits: tuple[SearchHit, ...]
+    provider: str
+    cached: bool = False
+    offline: bool = False
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)  # the provider's full payload
+
+
+class SearchProvider(Protocol):
+    """Anything that answers a query with hits; raises ``SearchError`` on failure."""
+
+    name: str
+
+    def unavailable(self) -> str | None:
+        """Why searching cannot work at all (e.g. no API key), or None when it can."""
+        ...
+
+    def search(self, query: str, *, max_results: int) -> SearchResponse: ...
