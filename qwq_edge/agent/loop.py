@@ -43,7 +43,7 @@ from qwq_edge.search.base import SearchProvider
 
 CALL_MAX_TOKENS = 256  # a search call is ~30 tokens; the cap only bounds a runaway string
 MAX_REFUSED_CALLS = 2  # calls past the budget answered "no searches left" before we stop
-_FENCES = ("```json\n", "```\n")
+_FENCES = ("```json", "```")
 # The model writing these is fabricating a result or a new turn: end the answer there.
 _OVERREACH = ("<tool_response>", "<|im_start|>")
 
@@ -313,10 +313,10 @@ class Agent:
     def _rewind_to_call(self, gen: Generation) -> None:
         """Cut the context back to where the call began and open it canonically."""
         start = max(0, gen.marker_start)
-        before = gen.text[:start].rstrip(" ")
+        before = gen.text[:start].rstrip()
         for fence in _FENCES:
-            if before.endswith(fence.rstrip("\n")):
-                start = before.rfind(fence.rstrip("\n"))
+            if before.endswith(fence):
+                start = len(before) - len(fence)
                 break
         self._rewind(gen, start)
         self.context += self.engine.tokenize(self.format.call_open(), trusted=True)

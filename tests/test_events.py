@@ -1,0 +1,50 @@
+"""Events serialize to one JSON object per line and come back identical."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from qwq_edge import events as ev
+
+SAMPLES: list[ev.Event] = [
+    ev.SessionStarted("s1", "q?", "m.gguf", {"n_ctx": 4096, "sampling": {"temperature": 0.6}}),
+    ev.QuestionAsked(1, "q?", seed=7),
+    ev.ThinkingDelta("hmm"),
+    ev.AnswerDelta("Paris [1]"),
+    ev.ToolCall(1, "web_search", {"query": "x"}, '{"action":"web_search"}', inside_think=True),
+    ev.ToolResult(
+        1, "tavily", "x", hits=(ev.SearchHit("T", "https://e.com", "c", 0.5),),
+        sources=(ev.Source(1, "T", "https://e.com"),), cached=True,
+    ),  # fmt: skip
+    ev.Stats("generate", 10, 100, 5, 0.1, 0.2, 115, 4096),
+    ev.Notice("no key", kind="no_search"),
+    ev.ErrorEvent("boom", kind="search"),
+    ev.FinalAnswer("Paris [1]", (ev.Source(1, "T", "https://e.com"),)),
+    ev.Finished("eos", turn=1),
+]
+
+
+def test_every_event_type_has_a_sample() -> None:
+    assert {ev.event_type(e) for e in SAMPLES} == set(ev.EVENT_TYPES)
+
+
+@pytest.mark.parametrize("event", SAMPLES, ids=lambda e: ev.event_type(e))
+def test_roundtrip(event: ev.Event) -> None:
+    line = ev.to_json(event)
+    assert "\n" not in line
+    assert json.loads(line)["type"] == ev.event_type(event)
+    assert ev.from_json(line) == event
+
+
+def test_events_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        SAMPLES[3].text = "changed"  # type: ignore[misc, union-attr]
+
+
+def test_unknown_fields_from_newer_versions_are_ignored() -> None:
+    data = ev.to_dict(ev.AnswerDelta("x"))
+    data["future_field"] = 1
+    assert ev.from_dict(data) == ev.AnswerDelta("x", t=data["t"])
