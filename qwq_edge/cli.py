@@ -28,7 +28,9 @@ EXIT_INTERRUPTED = 130
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="path of a .gguf model (or QWQ_EDGE_MODEL)")
     p.add_argument("--format", dest="prompt_format", choices=["seed", "qwen"], help="prompt format")
-    p.add_argument("--max-searches", dest="max_searches", type=int, help="search budget (default 5)")
+    p.add_argument(
+        "--max-searches", dest="max_searches", type=int, help="search budget (default 5)"
+    )
     p.add_argument(
         "--min-searches",
         dest="min_searches",
@@ -36,7 +38,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         help="force the first N searches (for small models that never open a call)",
     )
     p.add_argument("--n-ctx", dest="n_ctx", type=int, help="context length in tokens")
-    p.add_argument("--gpu-layers", dest="n_gpu_layers", type=int, help="layers to offload (-1: all)")
+    p.add_argument(
+        "--gpu-layers", dest="n_gpu_layers", type=int, help="layers to offload (-1: all)"
+    )
     p.add_argument("--seed", type=int, help="sampling seed (default: random per question)")
     p.add_argument("--temperature", type=float, help="sampling temperature (default 0.6)")
     p.add_argument("--max-tokens", dest="max_tokens", type=int, help="token limit per question")
@@ -179,7 +183,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         import llama_cpp
 
         offload = bool(llama_cpp.llama_supports_gpu_offload())
-        print(f"llama-cpp-python {llama_cpp.__version__} · GPU offload: {'yes' if offload else 'no'}")
+        print(
+            f"llama-cpp-python {llama_cpp.__version__} · GPU offload: {'yes' if offload else 'no'}"
+        )
         print("system:", llama_cpp.llama_print_system_info().decode(errors="replace").strip())
     except ImportError:
         print("llama-cpp-python: NOT INSTALLED (run `make run`)")

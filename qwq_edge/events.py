@@ -11,7 +11,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union, get_args, get_type_hints
+from typing import Any, Literal, get_args, get_type_hints
 
 FinishReason = Literal["eos", "budget", "cancelled", "error", "context_full", "max_tokens"]
 
@@ -147,19 +147,19 @@ class Finished:
     t: float = field(default_factory=_now)
 
 
-Event = Union[
-    SessionStarted,
-    QuestionAsked,
-    ThinkingDelta,
-    AnswerDelta,
-    ToolCall,
-    ToolResult,
-    Stats,
-    Notice,
-    ErrorEvent,
-    FinalAnswer,
-    Finished,
-]
+Event = (
+    SessionStarted
+    | QuestionAsked
+    | ThinkingDelta
+    | AnswerDelta
+    | ToolCall
+    | ToolResult
+    | Stats
+    | Notice
+    | ErrorEvent
+    | FinalAnswer
+    | Finished
+)
 
 
 def _type_name(cls: type) -> str:

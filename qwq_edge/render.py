@@ -76,7 +76,10 @@ class TextRenderer:
                 w(self._style("33", f"  ✗ {event.error}") + "\n")
             else:
                 tag = " · cached" if event.cached else ""
-                w(self._style("2", f"  {len(event.hits)} results in {event.seconds:.1f}s{tag}") + "\n")
+                w(
+                    self._style("2", f"  {len(event.hits)} results in {event.seconds:.1f}s{tag}")
+                    + "\n"
+                )
                 for src in event.sources:
                     w(self._style("2", f"  [{src.n}] {src.title} — {src.url}") + "\n")
         elif isinstance(event, Stats):

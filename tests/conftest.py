@@ -11,9 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from tavily_server import TavilyServer  # noqa: E402
+from tavily_server import TavilyServer
 
-from qwq_edge.paths import test_models_dir  # noqa: E402
+from qwq_edge.paths import test_models_dir
 
 QWEN = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 SMOLLM = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -94,7 +94,7 @@ class ScriptedEngine:
         self.contexts.append(list(context))
         self.grammars.append(grammar)
         prefix = 0
-        for a, b in zip(self._kv, context[:-1]):
+        for a, b in zip(self._kv, context[:-1], strict=False):
             if a != b:
                 break
             prefix += 1

@@ -56,7 +56,9 @@ class TavilyServer:
                 if b.delay:
                     time.sleep(b.delay)
                 if b.status != 200:
-                    payload: dict[str, Any] = {"detail": {"error": b.detail or f"status {b.status}"}}
+                    payload: dict[str, Any] = {
+                        "detail": {"error": b.detail or f"status {b.status}"}
+                    }
                 else:
                     payload = {
                         "query": body.get("query"),

@@ -47,10 +47,19 @@ def answer(events: list[Event]) -> str:
 
 def test_tagged_call_is_searched_spliced_and_cited() -> None:
     search = FakeSearch()
-    a = agent(["Let me check.<tool_call>", CALL % "gold price", "Gold is up [1].<|im_end|>"], search)
+    a = agent(
+        ["Let me check.<tool_call>", CALL % "gold price", "Gold is up [1].<|im_end|>"], search
+    )
     events = list(a.ask("What is the gold price?"))
     kinds = [type(e).__name__ for e in events if not isinstance(e, (Stats, AnswerDelta))]
-    assert kinds == ["SessionStarted", "QuestionAsked", "ToolCall", "ToolResult", "FinalAnswer", "Finished"]
+    assert kinds == [
+        "SessionStarted",
+        "QuestionAsked",
+        "ToolCall",
+        "ToolResult",
+        "FinalAnswer",
+        "Finished",
+    ]
     assert search.queries == ["gold price"]
     call = of(events, ToolCall)[0]
     assert call.arguments == {"query": "gold price"} and call.recognized == "tag"
@@ -73,11 +82,18 @@ def test_resume_evaluates_only_the_appended_tokens() -> None:
     assert after[: len(before)] == before
     stats = [e for e in list(agent(["<tool_call>", CALL % "q", "ok<|im_end|>"]).ask("q"))]
     resume = of(stats, Stats)[-1]
-    assert resume.tokens_reused + resume.tokens_evaluated == resume.context_used - resume.tokens_generated
+    assert (
+        resume.tokens_reused + resume.tokens_evaluated
+        == resume.context_used - resume.tokens_generated
+    )
 
 
 def test_call_inside_thinking_is_executed_and_flagged() -> None:
-    script = ["I should search.<tool_call>", CALL % "x", "Now I know.</think>The answer [1].<|im_end|>"]
+    script = [
+        "I should search.<tool_call>",
+        CALL % "x",
+        "Now I know.</think>The answer [1].<|im_end|>",
+    ]
     events = list(agent(script, reasoning=True).ask("q?"))
     assert of(events, ToolCall)[0].inside_think is True
     thinking = "".join(e.text for e in of(events, ThinkingDelta))
@@ -87,12 +103,17 @@ def test_call_inside_thinking_is_executed_and_flagged() -> None:
 
 def test_bare_json_call_is_recognized_and_rewritten_canonically() -> None:
     search = FakeSearch()
-    a = agent(['Sure.\n{"action": "web_search", "action_input"', CALL % "bare q", "ok [1]<|im_end|>"], search)
+    a = agent(
+        ['Sure.\n{"action": "web_search", "action_input"', CALL % "bare q", "ok [1]<|im_end|>"],
+        search,
+    )
     events = list(a.ask("q?"))
     call = of(events, ToolCall)[0]
     assert call.recognized == "bare" and search.queries == ["bare q"]
     text = a.engine.detokenize(a.context)
-    assert 'Sure.\n<tool_call>\n{"action": "web_search", "action_input": {"query": "bare q"}}' in text
+    assert (
+        'Sure.\n<tool_call>\n{"action": "web_search", "action_input": {"query": "bare q"}}' in text
+    )
     assert text.count('{"action"') == 2  # the example in the system prompt, and the canonical call
 
 
@@ -195,7 +216,9 @@ def test_answer_now_closes_thinking_and_refuses_more_searches() -> None:
         ["thinking about it for a long while", "<tool_call>", CALL % "late", "Answer.<|im_end|>"],
         reasoning=True,
     )
-    engine.on_token = lambda i: controls.answer_now() if len(engine.contexts) == 1 and i == 5 else None
+    engine.on_token = lambda i: (
+        controls.answer_now() if len(engine.contexts) == 1 and i == 5 else None
+    )
     a = Agent(engine, search, Settings())
     events = list(a.ask("q?", controls))
     assert search.queries == []

@@ -16,9 +16,13 @@ SAMPLES: list[ev.Event] = [
     ev.AnswerDelta("Paris [1]"),
     ev.ToolCall(1, "web_search", {"query": "x"}, '{"action":"web_search"}', inside_think=True),
     ev.ToolResult(
-        1, "tavily", "x", hits=(ev.SearchHit("T", "https://e.com", "c", 0.5),),
-        sources=(ev.Source(1, "T", "https://e.com"),), cached=True,
-    ),  # fmt: skip
+        1,
+        "tavily",
+        "x",
+        hits=(ev.SearchHit("T", "https://e.com", "c", 0.5),),
+        sources=(ev.Source(1, "T", "https://e.com"),),
+        cached=True,
+    ),
     ev.Stats("generate", 10, 100, 5, 0.1, 0.2, 115, 4096),
     ev.Notice("no key", kind="no_search"),
     ev.ErrorEvent("boom", kind="search"),

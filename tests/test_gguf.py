@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import cli_env
 
 from qwq_edge.engine.gguf import check_architecture, read_gguf
 from qwq_edge.errors import ModelLoadError
-
-from conftest import cli_env  # noqa: I001
 
 
 def _gguf_header(arch: str) -> bytes:
@@ -26,7 +25,11 @@ def _gguf_header(arch: str) -> bytes:
 
 def test_real_models_read(qwen_path: Path, smollm_path: Path) -> None:
     qwen = read_gguf(qwen_path)
-    assert (qwen.architecture, qwen.quant, qwen.arch_value("block_count")) == ("qwen2", "Q4_K_M", 24)
+    assert (qwen.architecture, qwen.quant, qwen.arch_value("block_count")) == (
+        "qwen2",
+        "Q4_K_M",
+        24,
+    )
     assert qwen.data_offset + qwen.tensor_bytes == qwen.file_size
     assert read_gguf(smollm_path).architecture == "llama"
 

@@ -53,7 +53,9 @@ class PromptFormat(Protocol):
     name: str
     style: CallStyle
 
-    def first_turn(self, question: str, ctx: PromptContext, tools: ToolRegistry) -> list[Segment]: ...
+    def first_turn(
+        self, question: str, ctx: PromptContext, tools: ToolRegistry
+    ) -> list[Segment]: ...
 
     def follow_up(self, question: str, ctx: PromptContext) -> list[Segment]: ...
 
@@ -101,7 +103,11 @@ class SeedFormat:
         ]
 
     def follow_up(self, question: str, ctx: PromptContext) -> list[Segment]:
-        return [("\n<|im_start|>user\n", True), (question, False), ("<|im_end|>\n" + _opening(ctx), True)]
+        return [
+            ("\n<|im_start|>user\n", True),
+            (question, False),
+            ("<|im_end|>\n" + _opening(ctx), True),
+        ]
 
     def call_open(self) -> str:
         return CALL_OPEN + "\n"
@@ -129,7 +135,8 @@ class QwenFormat:
             return head
         specs = "\n".join(json.dumps(s, ensure_ascii=False) for s in tools.openai_specs())
         return (
-            f"{head}\n\n# Tools\n\nYou may call one or more functions to assist with the user query."
+            f"{head}\n\n# Tools\n\nYou may call one or more functions to assist with the user "
+            "query."
             "\n\nYou are provided with function signatures within <tools></tools> XML tags:\n"
             f"<tools>\n{specs}\n</tools>\n\nFor each function call, return a json object with "
             "function name and arguments within <tool_call></tool_call> XML tags:\n"
@@ -144,7 +151,11 @@ class QwenFormat:
         ]
 
     def follow_up(self, question: str, ctx: PromptContext) -> list[Segment]:
-        return [("\n<|im_start|>user\n", True), (question, False), ("<|im_end|>\n" + _opening(ctx), True)]
+        return [
+            ("\n<|im_start|>user\n", True),
+            (question, False),
+            ("<|im_end|>\n" + _opening(ctx), True),
+        ]
 
     def call_open(self) -> str:
         return CALL_OPEN + "\n"

@@ -11,7 +11,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -250,7 +250,9 @@ class Agent:
                 at_answer_start = True
                 continue
             self._rewind_to_call(gen)
-            yield from self._tool_call(state, recognized="tag" if gen.marker == CALL_OPEN else "bare")
+            yield from self._tool_call(
+                state, recognized="tag" if gen.marker == CALL_OPEN else "bare"
+            )
 
     def _answer_now(self, state: _Turn) -> None:
         state.controls.interrupt.clear()
@@ -260,7 +262,7 @@ class Agent:
             self.context += self.engine.tokenize(f"\n{THINK_END}\n\n", trusted=True)
             state.mode = "answer"
 
-    def _generate(self, state: _Turn) -> Iterator[Event]:
+    def _generate(self, state: _Turn) -> Generator[Event, None, Generation]:
         s = self.settings
         markers = [*self._call_markers, *_OVERREACH]
         if state.mode == "think":
@@ -467,7 +469,7 @@ class Agent:
         out: list[int] = []
         if not hits:
             out += tok("No results for this query.", trusted=True)
-        for hit, src in zip(hits, sources):
+        for hit, src in zip(hits, sources, strict=True):
             piece = tok(f"[{src.n}] ", trusted=True)
             piece += tok(f"{hit.title}\nURL: {hit.url}\n", trusted=False)
             content = tok(" ".join(hit.content.split()), trusted=False)

@@ -136,7 +136,8 @@ def read_gguf(path: str | Path) -> GGUFInfo:
             r = _Reader(f, p)
             if f.read(4) != MAGIC:
                 raise ModelLoadError(
-                    f"{p.name} is not a GGUF model file; qwq-edge needs a .gguf (e.g. QwQ-32B Q4_K_M)"
+                    f"{p.name} is not a GGUF model file; qwq-edge needs a .gguf "
+                    "(e.g. QwQ-32B Q4_K_M)"
                 )
             version = r.unpack("<I")
             if version not in (2, 3):

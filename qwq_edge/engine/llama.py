@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import ctypes
 import logging
 import os
 import re
@@ -27,7 +26,11 @@ from qwq_edge.engine.gguf import GGUFInfo, check_architecture, read_gguf
 from qwq_edge.engine.markers import MarkerScanner
 from qwq_edge.errors import GrammarError, ModelLoadError
 
-_KV_TYPES: dict[str, tuple[int, float]] = {"f16": (1, 2.0), "q8_0": (8, 34 / 32), "q4_0": (2, 18 / 32)}
+_KV_TYPES: dict[str, tuple[int, float]] = {
+    "f16": (1, 2.0),
+    "q8_0": (8, 34 / 32),
+    "q4_0": (2, 18 / 32),
+}
 _ATTR_CONTROL = 1 << 3
 _ATTR_USER_DEFINED = 1 << 4
 
@@ -86,13 +89,13 @@ class LlamaEngine:
             ngl = 0
         if kv_type != "f16" and not flash_attn:
             raise ModelLoadError(f"kv_type {kv_type} needs flash_attn = true (llama.cpp rule)")
-        need = header.file_size + kv_bytes(header, n_ctx, kv_type)
+        kv = kv_bytes(header, n_ctx, kv_type)
         ram = _total_ram()
-        if ngl == 0 and ram is not None and need > ram:
+        if ngl == 0 and ram is not None and header.file_size + kv > ram:
             raise ModelLoadError(
                 f"a {n_ctx}-token context does not fit: {header.path.name} needs "
-                f"{header.file_size / 2**30:.1f} GiB + {kv_bytes(header, n_ctx, kv_type) / 2**30:.1f}"
-                f" GiB of KV cache, this machine has {ram / 2**30:.1f} GiB; lower --n-ctx"
+                f"{header.file_size / 2**30:.1f} GiB + {kv / 2**30:.1f} GiB of KV cache, this "
+                f"machine has {ram / 2**30:.1f} GiB; lower --n-ctx"
             )
         n_threads = threads or default_threads()
         kv_id = _KV_TYPES[kv_type][0]
@@ -101,7 +104,7 @@ class LlamaEngine:
             # verbose=True: with False, llama-cpp-python dup2()s fds 1 and 2 to /dev/null while
             # loading, which would blank a TUI drawing from another thread. Native logs go to
             # our file through llama_log_set; Python-level prints are redirected here.
-            with contextlib.redirect_stderr(sink or open(os.devnull, "w")):  # noqa: SIM115
+            with contextlib.redirect_stderr(sink or open(os.devnull, "w")):
                 self._llm = llama_cpp.Llama(
                     model_path=str(header.path),
                     n_ctx=n_ctx,
@@ -152,11 +155,15 @@ class LlamaEngine:
             architecture=header.architecture,
             quant=header.quant,
             file_size=header.file_size,
-            n_ctx=self._llm.n_ctx(),
+            # llama.cpp pads the context (600 -> 768) but llama-cpp-python's token buffer
+            # keeps the requested size: the smaller one is the real limit.
+            n_ctx=min(self._llm.n_ctx(), n_ctx),
             n_ctx_train=int(header.arch_value("context_length", 0)),
             n_layers=int(header.arch_value("block_count", 0)),
             n_gpu_layers=(
-                0 if ngl == 0 else min(ngl if ngl > 0 else 10**9, header.arch_value("block_count", 0) + 1)
+                0
+                if ngl == 0
+                else min(ngl if ngl > 0 else 10**9, header.arch_value("block_count", 0) + 1)
             ),
             gpu_offload=offload,
             n_vocab=n_vocab,
@@ -178,7 +185,8 @@ class LlamaEngine:
             gib = kv_bytes(header, n_ctx, kv_type) / 2**30
             return ModelLoadError(
                 f"not enough memory for a {n_ctx}-token context ({gib:.1f} GiB of KV cache on top "
-                f"of the {header.file_size / 2**30:.1f} GiB model); lower --n-ctx or use kv_type q8_0"
+                f"of the {header.file_size / 2**30:.1f} GiB model); lower --n-ctx or use "
+                "kv_type q8_0"
             )
         return ModelLoadError(
             f"llama.cpp could not load {header.path.name} ({header.architecture}, {header.quant}); "

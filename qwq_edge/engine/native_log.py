@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import threading
 from pathlib import Path
@@ -23,10 +24,9 @@ def route_to(path: Path) -> Path:
 
         @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
         def _callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-            try:
+            # A full disk must not take generation down.
+            with contextlib.suppress(OSError, ValueError):
                 handle.write(text.decode("utf-8", errors="replace"))
-            except (OSError, ValueError):
-                pass  # a full disk must not take generation down
 
         llama_cpp.llama_log_set(_callback, ctypes.c_void_p(0))
         old = _state.get("file")
