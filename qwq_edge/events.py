@@ -110,6 +110,9 @@ class Stats:
     gen_seconds: float
     context_used: int
     n_ctx: int
+    # Why the call ended. Not "eog": its last sampled token is not in the KV cache yet, so
+    # the next call evaluates it along with whatever was appended.
+    stop: str = "eog"
     t: float = field(default_factory=_now)
 
     @property

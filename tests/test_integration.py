@@ -64,6 +64,7 @@ def test_full_ask_session(tavily: TavilyServer, isolated_home: Path) -> None:
     stats = [e for e in events if e["type"] == "stats"]
     call_stats = next(s for s in stats if s["phase"] == "tool_call")
     resume = stats[stats.index(call_stats) + 1]
+    assert call_stats["stop"] == "eog"
     appended = resume["context_used"] - resume["tokens_generated"] - call_stats["context_used"]
     assert appended > 50
     assert resume["tokens_evaluated"] == appended

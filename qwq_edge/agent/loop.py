@@ -303,6 +303,7 @@ class Agent:
             gen_seconds=st.gen_seconds,
             context_used=len(self.context),
             n_ctx=self.engine.info.n_ctx,
+            stop=gen.stop,
         )
 
     def _rewind(self, gen: Generation, start: int) -> None:
