@@ -39,6 +39,7 @@ class TextRenderer:
         self.color = self.out.isatty() if color is None else color
         self.show_stats = stats
         self._section: str | None = None
+        self._tokens = 0
         self._gen_tokens = 0
         self._gen_seconds = 0.0
         self._evaluated = 0
@@ -83,9 +84,11 @@ class TextRenderer:
                 for src in event.sources:
                     w(self._style("2", f"  [{src.n}] {src.title} — {src.url}") + "\n")
         elif isinstance(event, Stats):
-            self._gen_tokens += event.tokens_generated
-            self._gen_seconds += event.gen_seconds
+            self._tokens += event.tokens_generated
             self._evaluated += event.tokens_evaluated
+            if event.phase == "generate":  # the speed of free text, not of grammar-bound JSON
+                self._gen_tokens += event.tokens_generated
+                self._gen_seconds += event.gen_seconds
         elif isinstance(event, Notice):
             self._enter("notice")
             w(self._style("33", f"note: {event.message}") + "\n")
@@ -99,15 +102,14 @@ class TextRenderer:
                 for src in event.sources:
                     w(f"  [{src.n}] {src.title}\n      {src.url}\n")
         elif isinstance(event, Finished):
-            if self.show_stats and self._gen_seconds > 0:
-                tps = self._gen_tokens / self._gen_seconds
-                w(
-                    self._style(
-                        "2",
-                        f"\n{self._gen_tokens} tokens at {tps:.1f} tok/s · "
-                        f"{self._evaluated} prompt tokens evaluated · {event.reason}",
-                    )
-                    + "\n"
+            if self.show_stats and self._tokens:
+                tps = self._gen_tokens / self._gen_seconds if self._gen_seconds > 0 else 0.0
+                line = (
+                    f"\n{self._tokens} tokens · {tps:.1f} tok/s · "
+                    f"{self._evaluated} prompt tokens evaluated · {event.reason}"
                 )
+                w(self._style("2", line) + "\n")
             self._section = None
+            self._tokens = self._gen_tokens = self._evaluated = 0
+            self._gen_seconds = 0.0
         self.out.flush()
