@@ -45,6 +45,16 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, help="sampling temperature (default 0.6)")
     p.add_argument("--max-tokens", dest="max_tokens", type=int, help="token limit per question")
     p.add_argument("--threads", type=int, help="CPU threads for llama.cpp")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--offline",
+        action="store_true",
+        default=None,
+        help="answer searches from the disk cache only",
+    )
+    mode.add_argument(
+        "--refresh", action="store_true", default=None, help="always search, then update the cache"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="a line-by-line conversation; follow-ups continue it")
     _add_run_options(chat)
 
+    from qwq_edge import cli_offline
+
+    cli_offline.add_parsers(sub)
     sub.add_parser("doctor", help="build, hardware, model and paths: what qwq-edge will use")
     mp = sub.add_parser("model-path", help="print the model that would be loaded (exit 3: none)")
     mp.add_argument("--model", help=argparse.SUPPRESS)
@@ -76,7 +89,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
     keys = [
         "model", "prompt_format", "max_searches", "min_searches", "n_ctx", "n_gpu_layers",
-        "seed", "temperature", "max_tokens", "threads",
+        "seed", "temperature", "max_tokens", "threads", "offline", "refresh",
     ]  # fmt: skip
     return config.load({k: getattr(args, k, None) for k in keys})
 
@@ -127,6 +140,27 @@ def run_turn(agent: Agent, question: str, render: Callable[[Event], None]) -> st
     return reason
 
 
+def journaled(agent: Agent, render: Callable[[Event], None]) -> Callable[[Event], None]:
+    """Record every event in the session journal before it is rendered."""
+    from pathlib import Path
+
+    from qwq_edge.paths import paths
+    from qwq_edge.store.journal import Journal
+    from qwq_edge.store.recorder import Recorder
+
+    journal = Journal(paths().data_dir / "journal.sqlite3")
+    if journal.notice:
+        print(f"qwq-edge: note: {journal.notice}", file=sys.stderr)
+    info = agent.engine.info
+    recorder = Recorder(journal, model_path=Path(info.path), quant=info.quant)
+
+    def both(event: Event) -> None:
+        recorder(event)
+        render(event)
+
+    return both
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from qwq_edge.agent.factory import build_agent
     from qwq_edge.events import ErrorEvent
@@ -141,10 +175,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.json:
             render(ErrorEvent(str(exc), kind=exc.kind))
         return _fail(str(exc))
-    reason = run_turn(agent, args.question, render)
+    reason = run_turn(agent, args.question, journaled(agent, render))
     if reason == "cancelled":
         return EXIT_INTERRUPTED
-    return 0 if reason in ("eos", "budget") else 1
+    return 0 if reason in ("eos", "budget", "max_tokens") else 1
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -160,7 +194,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     info = agent.engine.info
     where = f"{info.n_gpu_layers} layers on GPU" if info.n_gpu_layers else "CPU"
     print(f"{info.name} ({info.quant}, {where}, {info.n_ctx} ctx). Empty line or Ctrl+D quits.")
-    render = TextRenderer()
+    render = journaled(agent, TextRenderer())
     while True:
         try:
             question = input("\n› ").strip()
@@ -234,6 +268,12 @@ def cmd_model_path(args: argparse.Namespace) -> int:
     return 0
 
 
+def _offline_commands() -> dict[str, Callable[[argparse.Namespace], int]]:
+    from qwq_edge import cli_offline
+
+    return cli_offline.COMMANDS
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "ask": cmd_ask,
     "chat": cmd_chat,
@@ -248,8 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "chat"
     if args.command is None:
         args = parser.parse_args(["chat", *(argv or sys.argv[1:])])
+    handler = COMMANDS.get(command) or _offline_commands()[command]
     try:
-        return COMMANDS[command](args)
+        return handler(args)
     except QwqEdgeError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:

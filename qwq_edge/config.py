@@ -66,6 +66,9 @@ class Settings:
     tavily_api_key: str | None = field(default=None, repr=False)
     tavily_url: str | None = None
     search_depth: Literal["basic", "advanced"] = "basic"
+    offline: bool = False  # answer searches from the disk cache only
+    refresh: bool = False  # always fetch, then update the cache
+    cache_max_age_days: float = 0.0  # 0: cached results never expire (their age is shown)
     sampling: Sampling = field(default_factory=Sampling)
 
     def replace(self, **changes: Any) -> Settings:
@@ -86,6 +89,8 @@ class Settings:
 _INT = {"n_ctx", "max_searches", "min_searches", "max_results", "result_tokens"}
 _INT |= {"response_tokens", "answer_reserve", "max_tokens", "threads", "n_gpu_layers"}
 _FLOAT = {"search_timeout", "temperature", "top_p", "min_p", "repeat_penalty"}
+_FLOAT |= {"cache_max_age_days"}
+_BOOL = {"flash_attn", "offline", "refresh"}
 _CHOICES: dict[str, tuple[str, ...]] = {
     "prompt_format": ("seed", "qwen"),
     "kv_type": ("f16", "q8_0", "q4_0"),
@@ -98,6 +103,7 @@ ENV = {
     "QWQ_EDGE_N_CTX": "n_ctx",
     "QWQ_EDGE_GPU_LAYERS": "n_gpu_layers",
     "QWQ_EDGE_FORMAT": "prompt_format",
+    "QWQ_EDGE_OFFLINE": "offline",
 }
 
 
@@ -109,7 +115,7 @@ def _coerce(key: str, value: Any, where: str) -> Any:
             return int(value)
         if key in _FLOAT:
             return float(value)
-        if key == "flash_attn":
+        if key in _BOOL:
             if isinstance(value, str):
                 return value.strip().lower() in {"1", "true", "yes", "on"}
             return bool(value)

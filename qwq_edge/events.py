@@ -37,6 +37,8 @@ class Source:
     n: int
     title: str
     url: str
+    cache_key: str = ""  # where the exact snippet the model saw is kept (search cache)
+    fetched_at: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from qwq_edge.events import (
     FinalAnswer,
     Finished,
     Notice,
+    QuestionAsked,
     Stats,
     ThinkingDelta,
     ToolCall,
@@ -34,10 +35,17 @@ class JsonRenderer:
 class TextRenderer:
     """Thinking dimmed, the answer plain, searches as one line each, sources at the end."""
 
-    def __init__(self, out: TextIO | None = None, color: bool | None = None, stats: bool = True):
+    def __init__(
+        self,
+        out: TextIO | None = None,
+        color: bool | None = None,
+        stats: bool = True,
+        echo_questions: bool = False,
+    ):
         self.out = out or sys.stdout
         self.color = self.out.isatty() if color is None else color
         self.show_stats = stats
+        self.echo_questions = echo_questions  # replay shows what was asked
         self._section: str | None = None
         self._tokens = 0
         self._gen_tokens = 0
@@ -58,7 +66,11 @@ class TextRenderer:
 
     def __call__(self, event: Event) -> None:
         w = self.out.write
-        if isinstance(event, ThinkingDelta):
+        if isinstance(event, QuestionAsked):
+            if self.echo_questions:
+                self._enter("question")
+                w(self._style("1", f"› {event.question}") + "\n")
+        elif isinstance(event, ThinkingDelta):
             self._enter("thinking")
             w(self._style("2", event.text))
         elif isinstance(event, AnswerDelta):

@@ -6,6 +6,7 @@ from qwq_edge.agent.loop import Agent
 from qwq_edge.config import Settings, resolve_model
 from qwq_edge.engine.llama import LlamaEngine
 from qwq_edge.paths import Paths, paths
+from qwq_edge.search.cache import CachedProvider, CacheMode, SearchCache
 from qwq_edge.search.tavily import TavilyProvider
 
 
@@ -22,14 +23,30 @@ def load_engine(settings: Settings, where: Paths | None = None) -> LlamaEngine:
     )
 
 
-def make_provider(settings: Settings) -> TavilyProvider:
-    return TavilyProvider(
+def open_cache(where: Paths | None = None) -> SearchCache:
+    return SearchCache((where or paths()).cache_dir / "search.sqlite3")
+
+
+def make_provider(settings: Settings, cache: SearchCache | None = None) -> CachedProvider:
+    """Tavily behind the disk cache, in the mode the settings ask for."""
+    tavily = TavilyProvider(
         settings.tavily_api_key,
         base_url=settings.tavily_url,
         timeout=settings.search_timeout,
         search_depth=settings.search_depth,
     )
+    mode: CacheMode = "offline" if settings.offline else "refresh" if settings.refresh else "online"
+    days = settings.cache_max_age_days
+    return CachedProvider(
+        tavily,
+        cache or open_cache(),
+        mode=mode,
+        max_age=days * 86400 if days > 0 else None,
+        params={"search_depth": settings.search_depth},
+    )
 
 
-def build_agent(settings: Settings, engine: LlamaEngine | None = None) -> Agent:
-    return Agent(engine or load_engine(settings), make_provider(settings), settings)
+def build_agent(
+    settings: Settings, engine: LlamaEngine | None = None, cache: SearchCache | None = None
+) -> Agent:
+    return Agent(engine or load_engine(settings), make_provider(settings, cache), settings)

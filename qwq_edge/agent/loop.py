@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -39,7 +39,7 @@ from qwq_edge.events import (
     ToolCall,
     ToolResult,
 )
-from qwq_edge.search.base import SearchProvider
+from qwq_edge.search.base import SearchProvider, SearchResponse
 
 CALL_MAX_TOKENS = 256  # a search call is ~30 tokens; the cap only bounds a runaway string
 MAX_REFUSED_CALLS = 2  # calls past the budget answered "no searches left" before we stop
@@ -78,6 +78,7 @@ class _Turn:
     seed: int
     mode: Mode
     searches: int = 0
+    attempts: int = 0  # tool calls made, whatever became of them
     refused: int = 0
     generated: int = 0
     calls: int = 0  # engine calls so far (each gets its own derived seed)
@@ -116,6 +117,7 @@ class Agent:
         self._call_id = 0
         self._turn_open = False
         self._unavailable: str | None = None
+        self._offline_noticed = False
         self._queries: dict[str, ToolResult] = {}  # normalized query -> its result, per session
         info = engine.info
         self._im_end = engine.token_id("<|im_end|>")
@@ -202,8 +204,9 @@ class Agent:
 
     def _should_force(self, state: _Turn) -> bool:
         s = self.settings
+        # Attempts, not successful searches: an offline miss must not force another call.
         return (
-            state.searches < min(s.min_searches, s.max_searches)
+            state.attempts < min(s.min_searches, s.max_searches)
             and not state.answer_now
             and self._unavailable is None
         )
@@ -328,6 +331,7 @@ class Agent:
 
     def _tool_call(self, state: _Turn, recognized: str) -> Iterator[Event]:
         s = self.settings
+        state.attempts += 1
         gen = Generation()
         state.calls += 1
         for _ in self.engine.stream(
@@ -374,6 +378,9 @@ class Agent:
         )
         result, body = self._execute(state, call_id, args, error)
         yield result
+        if result.error_kind == "went_offline" and not self._offline_noticed:
+            self._offline_noticed = True  # say it once: later misses are plain offline misses
+            yield Notice(result.error or "", kind="offline")
         yield from self._splice(state, body)
 
     def _execute(
@@ -426,13 +433,23 @@ class Agent:
         try:
             response = self.provider.search(query, max_results=s.max_results)
         except SearchError as exc:
+            if exc.kind in ("offline", "went_offline"):  # not a search: nothing was spent
+                state.refused += 1
+                if state.refused > MAX_REFUSED_CALLS:
+                    raise _Finish("budget", "offline, and the model kept searching") from None
+                result, _ = refuse(str(exc), exc.kind)
+                result = replace(result, offline=True)
+                return result, self.engine.tokenize(
+                    f"{exc}. Answer from what you know, and say what you could not check.",
+                    trusted=True,
+                )
             state.searches += 1  # a failed search still spends the budget: no retry loops
             result, _ = refuse(str(exc), exc.kind)
             msg = f"The search failed: {exc}. Try a different query, or answer without it."
             return result, self.engine.tokenize(msg, trusted=False)
         state.searches += 1
         left = s.max_searches - state.searches
-        sources = tuple(self._number(h) for h in response.hits)
+        sources = tuple(self._number(h, response) for h in response.hits)
         result = ToolResult(
             call_id=call_id,
             provider=response.provider,
@@ -447,11 +464,12 @@ class Agent:
         self._queries[key] = result
         return result, self._results_body(response.hits, sources, left)
 
-    def _number(self, hit: SearchHit) -> Source:
+    def _number(self, hit: SearchHit, response: SearchResponse) -> Source:
         known = self._by_url.get(hit.url) if hit.url else None
         if known is not None:
             return known
-        source = Source(len(self.sources) + 1, hit.title, hit.url)
+        n = len(self.sources) + 1
+        source = Source(n, hit.title, hit.url, response.key, response.fetched_at)
         self.sources[source.n] = source
         if hit.url:
             self._by_url[hit.url] = source
@@ -522,6 +540,7 @@ class Agent:
         info = self.engine.info
         data = self.settings.public()
         data.update(
+            model_path=info.path,
             n_ctx=info.n_ctx,
             n_gpu_layers=info.n_gpu_layers,
             quant=info.quant,

@@ -16,6 +16,8 @@ class SearchResponse:
     cached: bool = False
     offline: bool = False
     raw: dict[str, Any] = field(default_factory=dict, repr=False)  # the provider's full payload
+    key: str = ""  # the search cache's key, when the response went through the cache
+    fetched_at: float = 0.0
 
 
 class SearchProvider(Protocol):

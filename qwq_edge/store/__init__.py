@@ -1,0 +1,1 @@
+"""The session journal, its recorder and portable bundles (SQLite, stdlib ``sqlite3``)."""
