@@ -6,11 +6,12 @@ caller gets one sentence to show the user.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from qwq_edge.errors import QwqEdgeError
 
 Migration = str  # a SQL script taking the schema from version i to i + 1
 
@@ -33,9 +34,27 @@ def _check(conn: sqlite3.Connection, marker_table: str, latest: int) -> None:
 
 
 def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
+    """Runs inside the caller's transaction (statements are split on ';', so a migration
+    must not hold one inside a string)."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     for i in range(version, len(migrations)):
-        conn.executescript(f"BEGIN; {migrations[i]}; PRAGMA user_version = {i + 1}; COMMIT;")
+        for statement in migrations[i].split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {i + 1}")
+
+
+def _setup(conn: sqlite3.Connection, marker_table: str, migrations: Sequence[Migration]) -> None:
+    # IMMEDIATE: two processes opening a new file at once must not both create the schema,
+    # nor see the other's half-made schema and set a good file aside.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        _check(conn, marker_table, len(migrations))
+        _migrate(conn, migrations)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def open_db(
@@ -43,27 +62,50 @@ def open_db(
 ) -> tuple[sqlite3.Connection, str | None]:
     """Open (creating, migrating or replacing) ``path``. Returns the connection and a notice."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    notice = None
     try:
-        conn = _connect(path)
-        _check(conn, marker_table, len(migrations))
+        return _open(path, marker_table, migrations), None
     except (sqlite3.DatabaseError, SetAside) as exc:
+        if isinstance(exc, sqlite3.OperationalError) and not _corrupt(exc):
+            raise QwqEdgeError(f"cannot open the {what} at {path}: {exc}") from None
         reason = str(exc) if isinstance(exc, SetAside) else "it is not a readable SQLite database"
-        with contextlib.suppress(NameError, sqlite3.Error):
-            conn.close()
-        aside = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
-        path.rename(aside)
-        for suffix in ("-wal", "-shm"):
-            side = path.with_name(path.name + suffix)
-            if side.exists():
-                side.rename(aside.with_name(aside.name + suffix))
-        notice = (
-            f"the {what} at {path} could not be used ({reason}); it was moved to "
-            f"{aside.name} and a new one was started"
-        )
-        conn = _connect(path)
-    _migrate(conn, migrations)
-    return conn, notice
+    aside = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
+    path.rename(aside)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.rename(aside.with_name(aside.name + suffix))
+    notice = (
+        f"the {what} at {path} could not be used ({reason}); it was moved to "
+        f"{aside.name} and a new one was started"
+    )
+    return _open(path, marker_table, migrations), notice
+
+
+def _corrupt(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text or "corrupt" in text
+
+
+def _open(path: Path, marker_table: str, migrations: Sequence[Migration]) -> sqlite3.Connection:
+    # Another process may hold the lock while it creates the file: that is contention, not
+    # damage, so wait and retry instead of setting a good file aside.
+    deadline = time.monotonic() + 15
+    while True:
+        conn = None
+        try:
+            conn = _connect(path)
+            _setup(conn, marker_table, migrations)
+            return conn
+        except sqlite3.OperationalError as exc:
+            if conn is not None:
+                conn.close()
+            if _corrupt(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
 
 
 def _connect(path: Path) -> sqlite3.Connection:
