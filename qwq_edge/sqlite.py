@@ -55,6 +55,8 @@ def _setup(conn: sqlite3.Connection, marker_table: str, migrations: Sequence[Mig
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+    # Only now: switching to WAL rewrites the header, and a file we set aside stays as it was.
+    conn.execute("PRAGMA journal_mode = WAL")
 
 
 def open_db(
@@ -111,7 +113,6 @@ def _open(path: Path, marker_table: str, migrations: Sequence[Migration]) -> sql
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=10, check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA busy_timeout = 10000")
-    conn.execute("PRAGMA journal_mode = WAL")
     # NORMAL in WAL mode: a commit survives a killed process (SIGKILL), which is what the
     # journal promises; fsync on every event would cost more than it buys.
     conn.execute("PRAGMA synchronous = NORMAL")
