@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="a line-by-line conversation; follow-ups continue it")
     _add_run_options(chat)
 
+    tui = sub.add_parser("tui", help="the full-screen app (the default with no command)")
+    _add_run_options(tui)
+
     from qwq_edge import cli_offline
 
     cli_offline.add_parsers(sub)
@@ -206,6 +209,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
         run_turn(agent, question, render)
 
 
+def cmd_tui(args: argparse.Namespace) -> int:
+    from qwq_edge.tui.app import run
+
+    try:
+        settings = _settings(args)
+    except QwqEdgeError as exc:
+        return _fail(str(exc))
+    run(settings)
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from qwq_edge import config
     from qwq_edge.engine.gguf import SUPPORTED_ARCHITECTURES, read_gguf
@@ -277,6 +291,7 @@ def _offline_commands() -> dict[str, Callable[[argparse.Namespace], int]]:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "ask": cmd_ask,
     "chat": cmd_chat,
+    "tui": cmd_tui,
     "doctor": cmd_doctor,
     "model-path": cmd_model_path,
 }
@@ -284,10 +299,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    command = args.command or "chat"
-    if args.command is None:
-        args = parser.parse_args(["chat", *(argv or sys.argv[1:])])
+    words = list(sys.argv[1:] if argv is None else argv)
+    commands = {"ask", "chat", "tui", "sessions", "replay", "cache", "doctor", "model-path"}
+    if not words or (words[0] not in commands and words[0] not in ("-h", "--help", "--version")):
+        words = ["tui", *words]  # no command: the app, with any run options given
+    args = parser.parse_args(words)
+    command = args.command
     handler = COMMANDS.get(command) or _offline_commands()[command]
     try:
         return handler(args)

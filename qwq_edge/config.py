@@ -184,3 +184,35 @@ def resolve_model(settings: Settings, where: Paths | None = None) -> Path:
     raise ConfigError(
         "no model found: run `make run` to fetch the default model, or pass --model PATH.gguf"
     )
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    # JSON string escapes are valid TOML basic-string escapes.
+    import json
+
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def save_file(updates: dict[str, Any], path: Path | None = None) -> Path:
+    """Merge ``updates`` into the config file, created 0600 (it may hold the Tavily key).
+    A value of None removes the key."""
+    target = path or paths().config_file
+    current = load_file(target)
+    current.update(updates)
+    sampling_keys = {f.name for f in dataclasses.fields(Sampling)}
+    top = {k: v for k, v in current.items() if k not in sampling_keys and v is not None}
+    samp = {k: v for k, v in current.items() if k in sampling_keys and v is not None}
+    lines = ["# qwq-edge settings (written by the settings screen; edit freely)"]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in sorted(top.items())]
+    if samp:
+        lines += ["", "[sampling]"] + [f"{k} = {_toml_value(v)}" for k, v in sorted(samp.items())]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    return target

@@ -138,6 +138,9 @@ class ScriptedEngine:
                 break
             if cancel is not None and cancel.is_set():
                 result.stop = "cancelled"
+                remainder = self.detokenize(produced[i + 1 :])
+                if remainder:
+                    self.script.insert(0, remainder)  # what the model would have gone on with
                 break
             if len(result.tokens) >= limit:
                 result.stop = "max_tokens" if limit < room else "context_full"

@@ -213,7 +213,7 @@ def test_answer_now_closes_thinking_and_refuses_more_searches() -> None:
     controls = Controls()
     search = FakeSearch()
     engine = ScriptedEngine(
-        ["thinking about it for a long while", "<tool_call>", CALL % "late", "Answer.<|im_end|>"],
+        ["thinking about it for a long while<tool_call>", CALL % "late", "Answer.<|im_end|>"],
         reasoning=True,
     )
     engine.on_token = lambda i: (

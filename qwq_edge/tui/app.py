@@ -1,0 +1,470 @@
+"""The full-screen app: sessions sidebar, live conversation, prompt, status bar, footer.
+
+Blocking work (loading the model, running a turn, replaying) runs in thread workers that
+post the agent's events as messages; widgets are only touched on the UI thread, and
+streamed text is flushed to the screen in batches, so rendering never throttles decoding.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, ListItem, ListView, Static
+
+from qwq_edge.agent.loop import Agent, Controls
+from qwq_edge.config import Settings
+from qwq_edge.engine.base import Engine
+from qwq_edge.errors import QwqEdgeError
+from qwq_edge.events import (
+    AnswerDelta,
+    ErrorEvent,
+    Event,
+    FinalAnswer,
+    Finished,
+    Notice,
+    QuestionAsked,
+    SessionStarted,
+    Stats,
+    ThinkingDelta,
+    ToolCall,
+    ToolResult,
+)
+from qwq_edge.search.base import SearchProvider
+from qwq_edge.store.journal import Journal
+from qwq_edge.store.recorder import Recorder
+from qwq_edge.tui.widgets import PromptInput, TurnView
+
+EngineLoader = Callable[[Settings], Engine]
+ProviderFactory = Callable[[Settings], SearchProvider]
+
+
+class AgentEvent(Message):
+    def __init__(self, event: Event, live: bool = True) -> None:
+        super().__init__()
+        self.event = event
+        self.live = live
+
+
+class ModelReady(Message):
+    def __init__(self, engine: Engine | None, error: str | None = None) -> None:
+        super().__init__()
+        self.engine = engine
+        self.error = error
+
+
+class TurnDone(Message):
+    pass
+
+
+class SessionItem(ListItem):
+    def __init__(self, session_id: str, label: str) -> None:
+        super().__init__(Static(label, markup=False))
+        self.session_id = session_id
+
+
+class QwqEdgeApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "qwq-edge"
+    BINDINGS: ClassVar = [
+        Binding("escape", "cancel", "Cancel", tooltip="Stop the answer, keep what was written"),
+        # priority: the prompt's TextArea would otherwise take Ctrl+A / Ctrl+E (line start/end)
+        Binding("ctrl+a", "answer_now", "Answer now", priority=True),
+        Binding("ctrl+n", "new_session", "New"),
+        Binding("ctrl+o", "toggle_offline", "Offline"),
+        Binding("ctrl+t", "toggle_thinking", "Thinking"),
+        Binding("ctrl+b", "toggle_sidebar", "Sessions"),
+        Binding("ctrl+e", "export", "Export", priority=True),
+        Binding("ctrl+s", "settings", "Settings"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        journal: Journal | None = None,
+        engine_loader: EngineLoader | None = None,
+        provider_factory: ProviderFactory | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.journal = journal
+        self.engine_loader = engine_loader
+        self.provider_factory = provider_factory
+        self.engine: Engine | None = None
+        self.agent: Agent | None = None
+        self.recorder: Recorder | None = None
+        self.controls: Controls | None = None
+        self.turn: TurnView | None = None
+        self.running = False
+        self.load_error: str | None = None
+        self.session_id: str | None = None
+        self._tps = 0.0
+        self._ctx = (0, settings.n_ctx)
+        self._searches = 0
+        self._sidebar_chosen = False
+        self.theme = "textual-dark"
+
+    # -- layout ----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            with Vertical(id="sidebar"):
+                yield Static("Sessions", id="sidebar-title")
+                yield Input(placeholder="search sessions", id="session-search")
+                yield ListView(id="sessions")
+            with Vertical(id="main"):
+                yield VerticalScroll(id="conversation")
+                yield PromptInput(id="prompt", soft_wrap=True, show_line_numbers=False)
+                yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#prompt", PromptInput).border_title = "Ask (Enter sends, Ctrl+J newline)"
+        self.refresh_sessions()
+        self.update_status("loading model…")
+        self.set_interval(1 / 20, self.flush)
+        self.load_model()
+        self.query_one("#prompt").focus()
+
+    # -- model -----------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="model")
+    def load_model(self) -> None:
+        try:
+            loader = self.engine_loader
+            if loader is None:
+                from qwq_edge.agent.factory import load_engine
+
+                loader = load_engine
+            engine = loader(self.settings)
+        except QwqEdgeError as exc:
+            self.post_message(ModelReady(None, str(exc)))
+            return
+        self.post_message(ModelReady(engine))
+
+    def on_model_ready(self, message: ModelReady) -> None:
+        if message.engine is None:
+            self.load_error = message.error
+            self.show_error(
+                f"The model could not be loaded: {message.error}", "Fix it in Settings (Ctrl+S)."
+            )
+            self.update_status("no model")
+            return
+        self.engine = message.engine
+        self.load_error = None
+        self.update_status()
+
+    def _provider(self) -> SearchProvider:
+        if self.provider_factory is not None:
+            return self.provider_factory(self.settings)
+        from qwq_edge.agent.factory import make_provider
+
+        return make_provider(self.settings)
+
+    # -- a turn ----------------------------------------------------------------------
+
+    @on(PromptInput.Submitted)
+    def submit(self, message: PromptInput.Submitted) -> None:
+        if self.running:
+            self.notify("An answer is still running: Esc stops it.", severity="warning")
+            return
+        if self.engine is None:
+            self.notify(self.load_error or "The model is still loading…", severity="warning")
+            return
+        self.query_one("#prompt", PromptInput).clear()
+        if self.agent is None:
+            self.agent = Agent(self.engine, self._provider(), self.settings)
+            self.recorder = Recorder(self.journal) if self.journal is not None else None
+            if self.recorder is not None:
+                info = self.engine.info
+                self.recorder.model_path = Path(info.path) if Path(info.path).is_file() else None
+                self.recorder.quant = info.quant
+            self._searches = 0
+        self.controls = Controls()
+        self.running = True
+        self.ask(message.text)
+
+    @work(thread=True, group="turn")
+    def ask(self, question: str) -> None:
+        assert self.agent is not None and self.controls is not None
+        try:
+            for event in self.agent.ask(question, self.controls):
+                if self.recorder is not None:
+                    self.recorder(event)
+                self.post_message(AgentEvent(event))
+        finally:
+            self.post_message(TurnDone())
+
+    def on_turn_done(self, _: TurnDone) -> None:
+        self.running = False
+        self.flush()
+        self.refresh_sessions()
+        self.update_status()
+
+    async def on_agent_event(self, message: AgentEvent) -> None:
+        await self.apply(message.event)
+
+    async def apply(self, e: Event) -> None:
+        """Show one event (live, replayed or loaded from the journal)."""
+        conv = self.query_one("#conversation", VerticalScroll)
+        if isinstance(e, SessionStarted):
+            self.session_id = e.session_id
+        elif isinstance(e, QuestionAsked):
+            self.flush()
+            self.turn = TurnView(e.question)
+            await conv.mount(self.turn)
+        elif self.turn is None:
+            return
+        elif isinstance(e, ThinkingDelta):
+            (await self.turn.thinking_view()).add(e.text)
+        elif isinstance(e, AnswerDelta):
+            await self.turn.answer_view()
+            self.turn.pending_answer += e.text
+        elif isinstance(e, ToolCall):
+            self.flush()
+            await self.turn.add_card(e)
+        elif isinstance(e, ToolResult):
+            card = self.turn.cards.get(e.call_id)
+            if card is not None:
+                card.finish(e)
+            if e.error is None:
+                self._searches += 1
+        elif isinstance(e, Stats):
+            if e.phase == "generate" and e.gen_seconds > 0:
+                self._tps = (e.tokens_generated - 1) / e.gen_seconds
+            self._ctx = (e.context_used, e.n_ctx)
+            self.update_status()
+        elif isinstance(e, FinalAnswer):
+            self.flush()
+            if self.turn.thinking is not None:
+                self.turn.thinking.finish()
+            if e.text and self.turn.answer is None:
+                await self.turn.answer_view()
+                self.turn.pending_answer = e.text
+                self.flush()
+            await self.turn.show_sources(e.sources)
+        elif isinstance(e, Notice):
+            self.notify(e.message, title="Note", severity="information")
+        elif isinstance(e, ErrorEvent):
+            await self.turn.mount(Static(f"⚠ {e.message}", classes="error", markup=False))
+        elif isinstance(e, Finished) and e.reason == "cancelled":
+            await self.turn.mount(Static("stopped — what was written is kept", classes="stopped"))
+        conv.scroll_end(animate=False)
+
+    def flush(self) -> None:
+        """Push batched text to the screen (every 50 ms, and before structure changes)."""
+        turn = self.turn
+        if turn is None:
+            return
+        if turn.thinking is not None:
+            turn.thinking.flush()
+        if turn.pending_answer and turn.answer is not None:
+            turn.answer_text += turn.pending_answer
+            turn.pending_answer = ""
+            turn.answer.update(turn.answer_text)
+            self.query_one("#conversation", VerticalScroll).scroll_end(animate=False)
+
+    # -- status and errors -----------------------------------------------------------
+
+    def update_status(self, state: str | None = None) -> None:
+        s = self.settings
+        parts = []
+        if self.running:
+            parts.append("answering… Esc stops")
+        if state:
+            parts.append(state)
+        if self.engine is not None:
+            info = self.engine.info
+            where = f"GPU {info.n_gpu_layers}/{info.n_layers}" if info.n_gpu_layers else "CPU"
+            parts.append(f"{info.quant} {where}")
+        # Most telling first: a narrow terminal cuts the end of the line (the model name).
+        parts.append(f"{self._tps:.1f} tok/s")
+        parts.append(f"ctx {self._ctx[0]}/{self._ctx[1]}")
+        parts.append(f"searches {self._searches}/{s.max_searches}")
+        parts.append("offline" if s.offline else "online")
+        if self.engine is not None:
+            parts.append(self.engine.info.name)
+        self.query_one("#status", Static).update(" · ".join(parts))
+
+    def show_error(self, message: str, hint: str) -> None:
+        conv = self.query_one("#conversation", VerticalScroll)
+        conv.mount(Static(f"⚠ {message}\n{hint}", classes="error load-error", markup=False))
+
+    # -- sessions --------------------------------------------------------------------
+
+    def refresh_sessions(self, search: str = "") -> None:
+        view = self.query_one("#sessions", ListView)
+        view.clear()
+        if self.journal is None:
+            return
+        for row in self.journal.sessions(limit=200, search=search):
+            when = time.strftime("%m-%d %H:%M", time.localtime(row.created))
+            mark = "" if row.status == "done" else f" [{row.status}]"
+            view.append(SessionItem(row.id, f"{row.title[:40]}\n{when} · {row.searches}⌕{mark}"))
+
+    @on(Input.Changed, "#session-search")
+    def search_sessions(self, event: Input.Changed) -> None:
+        self.refresh_sessions(event.value)
+
+    @on(ListView.Selected, "#sessions")
+    async def open_session(self, event: ListView.Selected) -> None:
+        item = event.item
+        if isinstance(item, SessionItem) and self.journal is not None and not self.running:
+            await self.show_session(item.session_id)
+
+    async def show_session(self, session_id: str) -> None:
+        """Show a journaled session in full, instantly; follow-ups start a new session."""
+        assert self.journal is not None
+        await self.clear_conversation()
+        for e in self.journal.events(session_id):
+            await self.apply(e)
+        self.flush()
+        self.session_id = session_id
+
+    async def clear_conversation(self) -> None:
+        await self.query_one("#conversation", VerticalScroll).remove_children()
+        self.turn = None
+        self.agent = None
+        self.recorder = None
+        self._searches = 0
+
+    # -- actions ---------------------------------------------------------------------
+
+    def action_cancel(self) -> None:
+        if self.running and self.controls is not None:
+            self.controls.cancel()
+
+    def action_answer_now(self) -> None:
+        if self.running and self.controls is not None:
+            self.controls.answer_now()
+            self.notify("No more searches: the model will answer now.")
+
+    async def action_new_session(self) -> None:
+        if self.running and self.controls is not None:
+            self.controls.cancel()
+            self.notify("Stopping the answer; press Ctrl+N again for a new session.")
+            return
+        await self.clear_conversation()
+        self.session_id = None
+        self.update_status()
+
+    def action_toggle_offline(self) -> None:
+        self.settings = self.settings.replace(offline=not self.settings.offline)
+        provider = self.agent.provider if self.agent is not None else None
+        if provider is not None and hasattr(provider, "mode"):
+            provider.mode = "offline" if self.settings.offline else "online"
+        self.notify(
+            "Offline: searches come from the cache only." if self.settings.offline else "Online."
+        )
+        self.update_status()
+
+    def action_toggle_thinking(self) -> None:
+        self.query_one("#conversation").toggle_class("hide-thinking")
+
+    def action_toggle_sidebar(self) -> None:
+        sidebar = self.query_one("#sidebar")
+        sidebar.display = not sidebar.display
+        self._sidebar_chosen = True
+
+    def on_resize(self) -> None:
+        # Below 100 columns the conversation needs the room, unless the user asked otherwise.
+        if not self._sidebar_chosen:
+            self.query_one("#sidebar").display = self.size.width >= 100
+
+    def action_export(self) -> None:
+        if self.journal is None or self.session_id is None:
+            self.notify("Nothing to export yet.", severity="warning")
+            return
+        from qwq_edge.paths import paths
+        from qwq_edge.store.bundle import to_markdown
+
+        target = paths().data_dir / "exports" / f"{self.session_id}.md"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        row = self.journal.session(self.session_id)
+        target.write_text(
+            to_markdown(row, list(self.journal.events(self.session_id))), encoding="utf-8"
+        )
+        self.notify(f"Exported to {target}")
+
+    def action_settings(self) -> None:
+        from qwq_edge.tui.settings import SettingsScreen
+
+        self.push_screen(SettingsScreen(self.settings), self.apply_settings)
+
+    def apply_settings(self, result: dict[str, Any] | None) -> None:
+        if not result:
+            return
+        from qwq_edge.config import save_file
+
+        reload = any(k in result for k in ("model", "n_ctx", "n_gpu_layers")) and any(
+            result.get(k) != getattr(self.settings, k) for k in ("model", "n_ctx", "n_gpu_layers")
+        )
+        path = save_file(result)
+        self.settings = self.settings.replace(**{k: v for k, v in result.items() if v is not None})
+        self.notify(f"Saved to {path}")
+        self.agent = None
+        if reload or self.engine is None:
+            self.engine = None
+            self.update_status("loading model…")
+            self.load_model()
+        else:
+            self.update_status()
+
+    @work(thread=True, exclusive=True, group="turn")
+    def replay(self, session_id: str) -> None:
+        """Play a journaled session back at its recorded pace."""
+        assert self.journal is not None
+        events = list(self.journal.events(session_id))
+        last = events[0].t if events else 0.0
+        for e in events:
+            time.sleep(max(0.0, min(e.t - last, 5.0)))
+            last = e.t
+            self.post_message(AgentEvent(e, live=False))
+
+    async def action_replay(self) -> None:
+        if self.session_id is None or self.journal is None or self.running:
+            self.notify("Select a session in the sidebar first.", severity="warning")
+            return
+        sid = self.session_id
+        await self.clear_conversation()
+        self.replay(sid)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "New session", "Start a new conversation (Ctrl+N)", self.action_new_session
+        )
+        yield SystemCommand("Cancel answer", "Stop the running answer (Esc)", self.action_cancel)
+        yield SystemCommand("Answer now", "No more searches (Ctrl+A)", self.action_answer_now)
+        yield SystemCommand(
+            "Toggle offline", "Searches from the cache only (Ctrl+O)", self.action_toggle_offline
+        )
+        yield SystemCommand("Show/hide thinking", "Ctrl+T", self.action_toggle_thinking)
+        yield SystemCommand("Toggle sessions sidebar", "Ctrl+B", self.action_toggle_sidebar)
+        yield SystemCommand("Export session to Markdown", "Ctrl+E", self.action_export)
+        yield SystemCommand(
+            "Settings", "Model, context, search budget, key (Ctrl+S)", self.action_settings
+        )
+        yield SystemCommand(
+            "Replay session", "Play the selected session at recorded pace", self.action_replay
+        )
+
+
+def run(settings: Settings) -> None:
+    from qwq_edge.paths import paths
+
+    journal = Journal(paths().data_dir / "journal.sqlite3")
+    app = QwqEdgeApp(settings, journal=journal)
+    if journal.notice:
+        app.call_later(app.notify, journal.notice, severity="warning")
+    app.run()

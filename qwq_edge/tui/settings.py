@@ -1,0 +1,80 @@
+"""The settings screen: model, context, GPU layers, format, search budget, key, offline."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Switch
+
+from qwq_edge.config import Settings
+
+
+class SettingsScreen(ModalScreen[dict[str, Any] | None]):
+    BINDINGS: ClassVar = [("escape", "dismiss_none", "Close")]
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+
+    def compose(self) -> ComposeResult:
+        s = self.settings
+        key = s.tavily_api_key or ""
+        with Vertical(id="settings"):
+            yield Label("Settings", id="settings-title")
+            with Grid(id="settings-grid"):
+                yield Label("Model file")
+                yield Input(
+                    s.model or "",
+                    placeholder="default: QwQ-32B if pulled, else the test model",
+                    id="model",
+                )
+                yield Label("Context (tokens)")
+                yield Input(str(s.n_ctx), type="integer", id="n_ctx")
+                yield Label("GPU layers")
+                yield Input(
+                    "" if s.n_gpu_layers is None else str(s.n_gpu_layers),
+                    placeholder="auto",
+                    id="n_gpu_layers",
+                )
+                yield Label("Prompt format")
+                yield Select(
+                    [("seed", "seed"), ("qwen", "qwen")],
+                    value=s.prompt_format,
+                    allow_blank=False,
+                    id="prompt_format",
+                )
+                yield Label("Search budget")
+                yield Input(str(s.max_searches), type="integer", id="max_searches")
+                yield Label("Tavily API key")
+                yield Input(key, password=True, placeholder="tvly-…", id="tavily_api_key")
+                yield Label("Offline by default")
+                yield Switch(value=s.offline, id="offline")
+            with Horizontal(id="settings-buttons"):
+                yield Button("Save", variant="primary", id="save")
+                yield Button("Cancel", id="cancel")
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id != "save":
+            self.dismiss(None)
+            return
+        values: dict[str, Any] = {}
+        try:
+            values["model"] = self.query_one("#model", Input).value.strip() or None
+            values["n_ctx"] = int(self.query_one("#n_ctx", Input).value)
+            layers = self.query_one("#n_gpu_layers", Input).value.strip()
+            values["n_gpu_layers"] = int(layers) if layers and layers != "auto" else None
+            values["prompt_format"] = str(self.query_one("#prompt_format", Select).value)
+            values["max_searches"] = int(self.query_one("#max_searches", Input).value)
+        except ValueError:
+            self.notify("Context, GPU layers and budget must be whole numbers.", severity="error")
+            return
+        key = self.query_one("#tavily_api_key", Input).value.strip()
+        values["tavily_api_key"] = key or None
+        values["offline"] = self.query_one("#offline", Switch).value
+        self.dismiss(values)
