@@ -287,3 +287,14 @@ def test_both_formats_run_a_call(fmt: str) -> None:
         assert "<tools>" in text
     else:
         assert "</tool_call>\n<tool_response>" in text
+
+
+def test_resume_continues_a_journaled_conversation() -> None:
+    a = agent(["Second answer.<|im_end|>"])
+    a.resume([("First question?", "First answer [1].")])
+    events = list(a.ask("And then?"))
+    assert not of(events, SessionStarted) and of(events, QuestionAsked)[0].turn == 2
+    text = a.engine.detokenize(a.context)
+    assert "user\nFirst question?<|im_end|>" in text
+    assert "First answer [1].<|im_end|>\n<|im_start|>user\nAnd then?" in text
+    assert answer(events) == "Second answer."

@@ -224,3 +224,41 @@ async def test_real_model_question_search_answer(engine, tavily: TavilyServer) -
         assert tavily.queries and "2 results" in str(turn.query_one(ToolCard).title)
         assert turn.query_one(Markdown).source.strip()
         assert "tok/s" in str(app.query_one("#status").render())
+
+
+async def test_follow_up_to_a_past_session_continues_it(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3")
+    app, engine, _ = make_app(
+        ["</think>First.<|im_end|>", "</think>Second.<|im_end|>"], journal=journal
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ask(app, pilot, "One?")
+        await wait_idle(app, pilot)
+        await pilot.press("ctrl+n")
+        view = app.query_one("#sessions", ListView)
+        view.index = 0
+        view.action_select_cursor()
+        await pilot.pause(0.3)
+        await ask(app, pilot, "Two?")
+        await wait_idle(app, pilot)
+    [row] = journal.sessions()
+    questions = [e.question for e in journal.events(row.id) if type(e).__name__ == "QuestionAsked"]
+    assert questions == ["One?", "Two?"]
+    assert "First.<|im_end|>\n<|im_start|>user\nTwo?" in engine.detokenize(engine.contexts[-1])
+
+
+async def test_replay_and_rerun_from_the_palette(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3")
+    app, engine, _ = make_app(SCRIPT, journal=journal)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ask(app, pilot, "What is gold at?")
+        await wait_idle(app, pilot)
+        await app.action_replay()
+        await pilot.pause(0.5)
+        assert app.query_one(TurnView).question == "What is gold at?"
+        engine.script = list(SCRIPT)
+        await app.action_rerun()
+        await wait_idle(app, pilot)
+        turn = app.query_one(TurnView)
+        assert len(turn.query(ToolCard)) == 2
+        assert "from cache" in str(turn.query(ToolCard).first().title)

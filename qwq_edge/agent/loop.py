@@ -164,6 +164,31 @@ class Agent:
         yield FinalAnswer(answer, used_sources(answer, self.sources))
         yield Finished(reason, turn=self.turn)
 
+    def resume(self, history: list[tuple[str, str]], started: float | None = None) -> None:
+        """Continue a journaled conversation: rebuild the context from its questions and
+        answers (thinking and search results are left out, as QwQ's own template does for
+        earlier turns); the next ``ask`` is a follow-up. Costs one prefill of the history."""
+        if self.turn or not history:
+            return
+        if started is not None:
+            self.today = date.fromtimestamp(started)
+        if self.provider is not None:
+            self._unavailable = self.provider.unavailable()
+        else:
+            self._unavailable = "web search is turned off"
+        pctx = self._prompt_ctx()
+        for i, (question, answer) in enumerate(history):
+            if i == 0:
+                segments = self.format.first_turn(question, pctx, self.tools)
+            else:
+                segments = self.format.follow_up(question, pctx)
+            if self._reasoning:
+                segments.append(("\n</think>\n\n", True))
+            segments += [(answer, False), ("<|im_end|>", True)]
+            self.context += self._tokens(segments, bos=i == 0)
+        self.turn = len(history)
+        self._turn_open = False
+
     # -- the loop --------------------------------------------------------------------
 
     def _prompt_ctx(self) -> PromptContext:

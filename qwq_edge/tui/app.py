@@ -112,6 +112,9 @@ class QwqEdgeApp(App[None]):
         self._ctx = (0, settings.n_ctx)
         self._searches = 0
         self._sidebar_chosen = False
+        self._history = []
+        self._resume_id = None
+        self._resume_started = None
         self.theme = "textual-dark"
 
     # -- layout ----------------------------------------------------------------------
@@ -183,8 +186,15 @@ class QwqEdgeApp(App[None]):
             return
         self.query_one("#prompt", PromptInput).clear()
         if self.agent is None:
-            self.agent = Agent(self.engine, self._provider(), self.settings)
+            self.agent = Agent(
+                self.engine, self._provider(), self.settings, session_id=self._resume_id
+            )
             self.recorder = Recorder(self.journal) if self.journal is not None else None
+            if self._resume_id is not None and self._history:
+                # A follow-up to a session picked in the sidebar continues that session.
+                self.agent.resume(self._history, self._resume_started)
+                if self.recorder is not None:
+                    self.recorder.session_id = self._resume_id
             if self.recorder is not None:
                 info = self.engine.info
                 self.recorder.model_path = Path(info.path) if Path(info.path).is_file() else None
@@ -326,10 +336,16 @@ class QwqEdgeApp(App[None]):
         """Show a journaled session in full, instantly; follow-ups start a new session."""
         assert self.journal is not None
         await self.clear_conversation()
-        for e in self.journal.events(session_id):
+        events = list(self.journal.events(session_id))
+        for e in events:
             await self.apply(e)
         self.flush()
         self.session_id = session_id
+        from qwq_edge.agent.replay import recorded_turns
+
+        self._history = [(q.question, f.text if f else "") for q, f in recorded_turns(events)]
+        self._resume_id = session_id
+        self._resume_started = events[0].t if events else None
 
     async def clear_conversation(self) -> None:
         await self.query_one("#conversation", VerticalScroll).remove_children()
@@ -337,6 +353,9 @@ class QwqEdgeApp(App[None]):
         self.agent = None
         self.recorder = None
         self._searches = 0
+        self._history: list[tuple[str, str]] = []
+        self._resume_id: str | None = None
+        self._resume_started: float | None = None
 
     # -- actions ---------------------------------------------------------------------
 
@@ -439,6 +458,42 @@ class QwqEdgeApp(App[None]):
         await self.clear_conversation()
         self.replay(sid)
 
+    async def action_rerun(self) -> None:
+        if self.session_id is None or self.journal is None or self.running or self.engine is None:
+            self.notify("Select a session (and wait for the model) first.", severity="warning")
+            return
+        events = list(self.journal.events(self.session_id))
+        await self.clear_conversation()
+        self.running = True
+        self.update_status()
+        self.rerun_offline(events)
+
+    @work(thread=True, exclusive=True, group="turn")
+    def rerun_offline(self, events: list[Event]) -> None:
+        """Run the model again on the session's questions; searches from disk, never the net."""
+        from qwq_edge.agent.replay import rerun
+        from qwq_edge.search.cache import CachedProvider
+
+        assert self.engine is not None
+        engine = self.engine
+        try:
+            from qwq_edge.agent.factory import open_cache
+
+            fallback = CachedProvider(None, open_cache(), mode="offline")
+            results = rerun(
+                events,
+                lambda s, today, provider: Agent(engine, provider, s, today=today),
+                fallback,
+                on_event=lambda e: self.post_message(AgentEvent(e, live=False)),
+            )
+            same = all(r.identical for r in results)
+            note = "identical to the recording" if same else "different from the recording"
+            self.call_from_thread(self.notify, f"Re-run finished: {note}.")
+        except QwqEdgeError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error")
+        finally:
+            self.post_message(TurnDone())
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand(
@@ -457,6 +512,9 @@ class QwqEdgeApp(App[None]):
         )
         yield SystemCommand(
             "Replay session", "Play the selected session at recorded pace", self.action_replay
+        )
+        yield SystemCommand(
+            "Re-run session offline", "Run the model again, searches from disk", self.action_rerun
         )
 
 
