@@ -112,6 +112,8 @@ class QwqEdgeApp(App[None]):
         self._ctx = (0, settings.n_ctx)
         self._searches = 0
         self._sidebar_chosen = False
+        self._gen = (0, 0.0)  # decoded tokens and seconds in this turn
+        self._load_started: float | None = None
         self._history = []
         self._resume_id = None
         self._resume_started = None
@@ -134,15 +136,21 @@ class QwqEdgeApp(App[None]):
     def on_mount(self) -> None:
         self.query_one("#prompt", PromptInput).border_title = "Ask (Enter sends, Ctrl+J newline)"
         self.refresh_sessions()
-        self.update_status("loading model…")
         self.set_interval(1 / 20, self.flush)
+        self.set_interval(0.5, self._loading_tick)
         self.load_model()
         self.query_one("#prompt").focus()
 
     # -- model -----------------------------------------------------------------------
 
+    def _loading_tick(self) -> None:
+        if self._load_started is not None:
+            elapsed = time.monotonic() - self._load_started
+            self.update_status(f"loading model… {elapsed:.0f}s")
+
     @work(thread=True, exclusive=True, group="model")
     def load_model(self) -> None:
+        self._load_started = time.monotonic()
         try:
             loader = self.engine_loader
             if loader is None:
@@ -156,6 +164,7 @@ class QwqEdgeApp(App[None]):
         self.post_message(ModelReady(engine))
 
     def on_model_ready(self, message: ModelReady) -> None:
+        self._load_started = None
         if message.engine is None:
             self.load_error = message.error
             self.show_error(
@@ -230,6 +239,7 @@ class QwqEdgeApp(App[None]):
         if isinstance(e, SessionStarted):
             self.session_id = e.session_id
         elif isinstance(e, QuestionAsked):
+            self._gen = (0, 0.0)
             self.flush()
             self.turn = TurnView(e.question)
             await conv.mount(self.turn)
@@ -250,8 +260,11 @@ class QwqEdgeApp(App[None]):
             if e.error is None:
                 self._searches += 1
         elif isinstance(e, Stats):
-            if e.phase == "generate" and e.gen_seconds > 0:
-                self._tps = (e.tokens_generated - 1) / e.gen_seconds
+            if e.phase == "generate" and e.tokens_generated > 1:
+                # over the whole turn: one short burst says little about the speed
+                n, secs = self._gen
+                self._gen = (n + e.tokens_generated - 1, secs + e.gen_seconds)
+                self._tps = self._gen[0] / self._gen[1] if self._gen[1] > 0 else 0.0
             self._ctx = (e.context_used, e.n_ctx)
             self.update_status()
         elif isinstance(e, FinalAnswer):
@@ -434,7 +447,6 @@ class QwqEdgeApp(App[None]):
         self.agent = None
         if reload or self.engine is None:
             self.engine = None
-            self.update_status("loading model…")
             self.load_model()
         else:
             self.update_status()
