@@ -19,6 +19,7 @@ from qwq_edge.errors import QwqEdgeError
 
 if TYPE_CHECKING:
     from qwq_edge.agent.loop import Agent
+    from qwq_edge.agent.runner import EngineThread
     from qwq_edge.config import Settings
     from qwq_edge.events import Event
 
@@ -102,8 +103,10 @@ def _fail(message: str, code: int = 1) -> int:
     return code
 
 
-def run_turn(agent: Agent, question: str, render: Callable[[Event], None]) -> str:
-    """Run one question on a worker thread; Ctrl+C cancels it cleanly. Returns the reason."""
+def run_turn(
+    agent: Agent, question: str, render: Callable[[Event], None], runner: EngineThread | None = None
+) -> str:
+    """Run one question on the engine thread; Ctrl+C cancels it cleanly. Returns the reason."""
     from qwq_edge.agent.loop import Controls
     from qwq_edge.events import Finished
 
@@ -120,8 +123,11 @@ def run_turn(agent: Agent, question: str, render: Callable[[Event], None]) -> st
         finally:
             events.put(done)
 
-    worker = threading.Thread(target=work, name="qwq-edge-agent", daemon=True)
-    worker.start()
+    if runner is None:
+        worker = threading.Thread(target=work, name="qwq-edge-agent", daemon=True)
+        worker.start()
+    else:
+        runner.submit(work)
     reason = "error"
     while True:
         try:
@@ -139,7 +145,6 @@ def run_turn(agent: Agent, question: str, render: Callable[[Event], None]) -> st
             render(item)
         except KeyboardInterrupt:
             controls.cancel()
-    worker.join()
     return reason
 
 
@@ -166,19 +171,21 @@ def journaled(agent: Agent, render: Callable[[Event], None]) -> Callable[[Event]
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from qwq_edge.agent.factory import build_agent
+    from qwq_edge.agent.runner import EngineThread
     from qwq_edge.events import ErrorEvent
     from qwq_edge.render import JsonRenderer, TextRenderer
 
     render: Callable[[Event], None] = (
         JsonRenderer() if args.json else TextRenderer(stats=not args.no_stats)
     )
+    runner = EngineThread()
     try:
-        agent = build_agent(_settings(args))
+        agent = runner.call(build_agent, _settings(args))
     except QwqEdgeError as exc:
         if args.json:
             render(ErrorEvent(str(exc), kind=exc.kind))
         return _fail(str(exc))
-    reason = run_turn(agent, args.question, journaled(agent, render))
+    reason = run_turn(agent, args.question, journaled(agent, render), runner)
     if reason == "cancelled":
         return EXIT_INTERRUPTED
     return 0 if reason in ("eos", "budget", "max_tokens") else 1
@@ -186,12 +193,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from qwq_edge.agent.factory import build_agent
+    from qwq_edge.agent.runner import EngineThread
     from qwq_edge.render import TextRenderer
 
     settings = _settings(args)
     print("loading the model…", file=sys.stderr)
+    runner = EngineThread()
     try:
-        agent = build_agent(settings)
+        agent = runner.call(build_agent, settings)
     except QwqEdgeError as exc:
         return _fail(str(exc))
     info = agent.engine.info
@@ -206,7 +215,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             return 0
         if not question:
             return 0
-        run_turn(agent, question, render)
+        run_turn(agent, question, render, runner)
 
 
 def cmd_tui(args: argparse.Namespace) -> int:

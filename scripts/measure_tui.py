@@ -19,8 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
 from qwq_edge.agent.loop import Agent  # noqa: E402
+from qwq_edge.agent.runner import EngineThread  # noqa: E402
 from qwq_edge.config import Sampling, Settings  # noqa: E402
 from qwq_edge.engine.llama import LlamaEngine  # noqa: E402
+from qwq_edge.errors import ModelLoadError  # noqa: E402
 from qwq_edge.events import (  # noqa: E402
     AnswerDelta,
     FinalAnswer,
@@ -52,29 +54,46 @@ class NoSearch:
         raise AssertionError
 
 
-def headless(engine: LlamaEngine, settings: Settings) -> float:
-    n = secs = 0.0
-    for e in Agent(engine, NoSearch(), settings).ask(QUESTION):  # type: ignore[arg-type]
-        if isinstance(e, Stats) and e.phase == "generate":
-            n += e.tokens_generated - 1
-            secs += e.gen_seconds
-    engine._llm.reset()
-    return n / secs
+def headless(model: Path, settings: Settings, log: Path) -> float:
+    """As `qwq-edge ask` runs it: load and generate on one engine thread. The second of two
+    turns is measured (warm), as in the TUI."""
+    runner = EngineThread()
+
+    def work() -> float:
+        engine = LlamaEngine(model, n_ctx=4096, log_path=log)
+        rates = []
+        for _ in range(2):
+            n = secs = 0.0
+            for e in Agent(engine, NoSearch(), settings).ask(QUESTION):  # type: ignore[arg-type]
+                if isinstance(e, Stats) and e.phase == "generate":
+                    n += e.tokens_generated - 1
+                    secs += e.gen_seconds
+            engine._llm.reset()
+            rates.append(n / secs)
+        engine.close()
+        return rates[-1]
+
+    try:
+        return runner.call(work)
+    finally:
+        runner.shutdown()
 
 
-async def in_tui(engine: LlamaEngine, settings: Settings) -> float:
-    app = QwqEdgeApp(
-        settings, engine_loader=lambda s: engine, provider_factory=lambda s: NoSearch()
-    )  # type: ignore[arg-type, return-value]
+async def in_tui(model: Path, settings: Settings, log: Path) -> float:
+    loader = lambda s: LlamaEngine(model, n_ctx=4096, log_path=log)  # noqa: E731
+    app = QwqEdgeApp(settings, engine_loader=loader, provider_factory=lambda s: NoSearch())  # type: ignore[arg-type, return-value]
     async with app.run_test(size=(120, 40)) as pilot:
         while app.engine is None:
             await pilot.pause(0.05)
-        await pilot.click("#prompt")
-        await pilot.press(*QUESTION, "enter")
-        await pilot.pause(0.2)
-        while app.running:
-            await pilot.pause(0.1)
-    engine._llm.reset()
+        for _ in range(2):
+            app.agent = None  # each question a new session, as in `ask`
+            if app.engine is not None:
+                app.engine._llm.reset()  # type: ignore[attr-defined]
+            await pilot.click("#prompt")
+            await pilot.press(*QUESTION, "enter")
+            await pilot.pause(0.2)
+            while app.running:
+                await pilot.pause(0.1)
     n, secs = app._gen
     return n / secs
 
@@ -121,7 +140,10 @@ async def frames(tmp: Path) -> tuple[float, float]:
     journal = Journal(tmp / "frames.sqlite3")
     sid = twenty_turns(journal)
 
-    app = QwqEdgeApp(Settings(), journal=journal, engine_loader=lambda s: time.sleep(3600))  # type: ignore[arg-type, return-value]
+    def no_model(settings: Settings) -> LlamaEngine:
+        raise ModelLoadError("no model needed to show a journaled session")
+
+    app = QwqEdgeApp(Settings(), journal=journal, engine_loader=no_model)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.1)
         t0 = time.perf_counter()
@@ -148,18 +170,22 @@ def spread(values: list[float]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--decode-only", action="store_true", help="only TUI vs headless")
     args = parser.parse_args()
     model = test_models_dir() / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        engine = LlamaEngine(model, n_ctx=4096, log_path=tmp / "llama.log")
         settings = Settings(max_tokens=256, max_searches=0, sampling=Sampling(seed=5), n_ctx=4096)
+        log = tmp / "llama.log"
         head, tui = [], []
         for _ in range(args.runs):
             print("measuring headless vs TUI …", file=sys.stderr)
-            head.append(headless(engine, settings))
-            tui.append(asyncio.run(in_tui(engine, settings)))
-        engine.close()
+            head.append(headless(model, settings, log))
+            tui.append(asyncio.run(in_tui(model, settings, log)))
+            print(f"  headless {head[-1]:.2f} tok/s, TUI {tui[-1]:.2f} tok/s", file=sys.stderr)
+        if "--decode-only" in sys.argv:
+            print(f"ratio {statistics.median(tui) / statistics.median(head):.3f}")
+            return 0
         print("measuring launch …", file=sys.stderr)
         interactive, ready = asyncio.run(launch(model))
         print("measuring frames …", file=sys.stderr)

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Collapsible, Markdown, Static, TextArea
+from textual.widgets.markdown import MarkdownStream
 
 from qwq_edge.events import Source, ToolCall, ToolResult
 
@@ -39,7 +40,12 @@ class PromptInput(TextArea):
 
 
 class ThinkingView(Collapsible):
-    """Streamed reasoning; collapses when the answer starts, expandable later."""
+    """Streamed reasoning; collapses when the answer starts, expandable later.
+
+    While it streams only the tail is drawn (constant cost per flush, however long QwQ
+    thinks); the whole text is drawn once, when the section ends."""
+
+    TAIL = 1500  # characters: a dozen wrapped lines
 
     def __init__(self) -> None:
         self.body = Static("", classes="thinking-text", markup=False)
@@ -54,10 +60,12 @@ class ThinkingView(Collapsible):
     def flush(self) -> None:
         if self.dirty:
             self.dirty = False
-            self.body.update(self.text)
+            tail = self.text[-self.TAIL :]
+            self.body.update(("…" + tail) if len(tail) < len(self.text) else tail)
 
     def finish(self) -> None:
-        self.flush()
+        self.dirty = False
+        self.body.update(self.text)
         words = len(self.text.split())
         self.title = f"Thought for {words} words"
         self.collapsed = True
@@ -117,6 +125,7 @@ class TurnView(Vertical):
         self.answer: Markdown | None = None
         self.answer_text = ""
         self.pending_answer = ""
+        self.stream: MarkdownStream | None = None
         self.cards: dict[int, ToolCard] = {}
 
     def compose(self) -> ComposeResult:
