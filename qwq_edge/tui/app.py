@@ -54,6 +54,26 @@ EngineLoader = Callable[[Settings], Engine]
 ProviderFactory = Callable[[Settings], SearchProvider]
 
 
+def coalesce(events: Iterable[Event]) -> Iterable[Event]:
+    """Merge runs of text deltas: a journaled session shows in one pass, not token by token."""
+    pending: ThinkingDelta | AnswerDelta | None = None
+    for e in events:
+        if isinstance(e, (ThinkingDelta, AnswerDelta)):
+            if pending is not None and type(pending) is type(e):
+                pending = replace(pending, text=pending.text + e.text)
+                continue
+            if pending is not None:
+                yield pending
+            pending = e
+            continue
+        if pending is not None:
+            yield pending
+            pending = None
+        yield e
+    if pending is not None:
+        yield pending
+
+
 class AgentEvent(Message):
     def __init__(self, event: Event, live: bool = True) -> None:
         super().__init__()
@@ -404,7 +424,7 @@ class QwqEdgeApp(App[None]):
         assert self.journal is not None
         await self.clear_conversation()
         events = list(self.journal.events(session_id))
-        for e in events:
+        for e in coalesce(events):
             await self.apply(e)
         await self.flush(final=True)
         self.session_id = session_id
