@@ -7,6 +7,7 @@ A format only produces segments of text, each marked trusted (template) or untru
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal, Protocol
@@ -72,75 +73,17 @@ def _opening(ctx: PromptContext) -> str:
     return "<|im_start|>assistant\n" + ("<think>\n" if ctx.reasoning else "")
 
 
-class SeedFormat:
-    """The mission's format: ``{"action": ..., "action_input": ...}`` calls, results spliced
-    into the same assistant turn so generation simply continues."""
+class _ChatML(ABC):
+    """What both formats share: ChatML turns, the system prompt's head, the call opener."""
 
-    name = "seed"
-    style: CallStyle = "seed"
-
-    def system(self, ctx: PromptContext) -> str:
-        call = '{"action": "web_search", "action_input": {"query": "current price of gold"}}'
-        how = (
-            ""
-            if not ctx.search_available
-            else (
-                "\n\nTo search, write a tool call on its own, exactly like this:\n"
-                f"<tool_call>\n{call}\n</tool_call>\n"
-                "The results will appear right after it; continue your reasoning from them."
-            )
-        )
-        return (
-            "You are QwQ Edge, a careful research assistant running on the user's own machine. "
-            f"Today is {ctx.today.isoformat()}.\n\n{_guidelines(ctx)}{how}"
-        )
-
-    def first_turn(self, question: str, ctx: PromptContext, tools: ToolRegistry) -> list[Segment]:
-        return [
-            (f"<|im_start|>system\n{self.system(ctx)}<|im_end|>\n<|im_start|>user\n", True),
-            (question, False),
-            ("<|im_end|>\n" + _opening(ctx), True),
-        ]
-
-    def follow_up(self, question: str, ctx: PromptContext) -> list[Segment]:
-        return [
-            ("\n<|im_start|>user\n", True),
-            (question, False),
-            ("<|im_end|>\n" + _opening(ctx), True),
-        ]
-
-    def call_open(self) -> str:
-        return CALL_OPEN + "\n"
-
-    def call_close(self) -> str:
-        return "\n</tool_call>\n"
-
-    def response(self, ctx: PromptContext, mode: Mode) -> tuple[str, str, Mode]:
-        return "<tool_response>\n", "\n</tool_response>\n", mode
-
-
-class QwenFormat:
-    """QwQ's native tool format: tools in the system turn, results in a user turn. Rounds
-    are appended, never re-rendered, so earlier thinking stays in the KV cache."""
-
-    name = "qwen"
-    style: CallStyle = "qwen"
-
+    @abstractmethod
     def system(self, ctx: PromptContext, tools: ToolRegistry) -> str:
-        head = (
+        """The system prompt; each format writes its own."""
+
+    def head(self, ctx: PromptContext) -> str:
+        return (
             "You are QwQ Edge, a careful research assistant running on the user's own machine. "
             f"Today is {ctx.today.isoformat()}.\n\n{_guidelines(ctx)}"
-        )
-        if not ctx.search_available:
-            return head
-        specs = "\n".join(json.dumps(s, ensure_ascii=False) for s in tools.openai_specs())
-        return (
-            f"{head}\n\n# Tools\n\nYou may call one or more functions to assist with the user "
-            "query."
-            "\n\nYou are provided with function signatures within <tools></tools> XML tags:\n"
-            f"<tools>\n{specs}\n</tools>\n\nFor each function call, return a json object with "
-            "function name and arguments within <tool_call></tool_call> XML tags:\n"
-            '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
         )
 
     def first_turn(self, question: str, ctx: PromptContext, tools: ToolRegistry) -> list[Segment]:
@@ -159,6 +102,55 @@ class QwenFormat:
 
     def call_open(self) -> str:
         return CALL_OPEN + "\n"
+
+
+class SeedFormat(_ChatML):
+    """The mission's format: ``{"action": ..., "action_input": ...}`` calls, results spliced
+    into the same assistant turn so generation simply continues."""
+
+    name = "seed"
+    style: CallStyle = "seed"
+
+    def system(self, ctx: PromptContext, tools: ToolRegistry) -> str:
+        call = '{"action": "web_search", "action_input": {"query": "current price of gold"}}'
+        how = (
+            ""
+            if not ctx.search_available
+            else (
+                "\n\nTo search, write a tool call on its own, exactly like this:\n"
+                f"<tool_call>\n{call}\n</tool_call>\n"
+                "The results will appear right after it; continue your reasoning from them."
+            )
+        )
+        return self.head(ctx) + how
+
+    def call_close(self) -> str:
+        return "\n</tool_call>\n"
+
+    def response(self, ctx: PromptContext, mode: Mode) -> tuple[str, str, Mode]:
+        return "<tool_response>\n", "\n</tool_response>\n", mode
+
+
+class QwenFormat(_ChatML):
+    """QwQ's native tool format: tools in the system turn, results in a user turn. Rounds
+    are appended, never re-rendered, so earlier thinking stays in the KV cache."""
+
+    name = "qwen"
+    style: CallStyle = "qwen"
+
+    def system(self, ctx: PromptContext, tools: ToolRegistry) -> str:
+        head = self.head(ctx)
+        if not ctx.search_available:
+            return head
+        specs = "\n".join(json.dumps(s, ensure_ascii=False) for s in tools.openai_specs())
+        return (
+            f"{head}\n\n# Tools\n\nYou may call one or more functions to assist with the user "
+            "query."
+            "\n\nYou are provided with function signatures within <tools></tools> XML tags:\n"
+            f"<tools>\n{specs}\n</tools>\n\nFor each function call, return a json object with "
+            "function name and arguments within <tool_call></tool_call> XML tags:\n"
+            '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
+        )
 
     def call_close(self) -> str:
         return "\n</tool_call><|im_end|>\n"
