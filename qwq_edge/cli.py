@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import queue
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -108,7 +109,7 @@ def run_turn(
 ) -> str:
     """Run one question on the engine thread; Ctrl+C cancels it cleanly. Returns the reason."""
     from qwq_edge.agent.loop import Controls
-    from qwq_edge.events import Finished
+    from qwq_edge.events import ErrorEvent, Finished
 
     controls = Controls()
     events: queue.Queue[Any] = queue.Queue()
@@ -137,6 +138,14 @@ def run_turn(
             continue
         if item is done:
             break
+        if isinstance(item, Exception):
+            # One line for the user; the journal keeps every event up to here.
+            detail = (
+                str(item) if isinstance(item, QwqEdgeError) else f"{type(item).__name__}: {item}"
+            )
+            render(ErrorEvent(f"the answer stopped: {detail}", kind="error"))
+            reason = "error"
+            continue
         if isinstance(item, BaseException):
             raise item
         if isinstance(item, Finished):
@@ -321,6 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except (OSError, sqlite3.Error) as exc:  # a disk or database problem: one line, no trace
+        return _fail(f"{type(exc).__name__}: {exc}")
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

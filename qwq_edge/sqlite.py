@@ -6,9 +6,10 @@ caller gets one sentence to show the user.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from qwq_edge.errors import QwqEdgeError
@@ -81,6 +82,19 @@ def open_db(
         f"{aside.name} and a new one was started"
     )
     return _open(path, marker_table, migrations), notice
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN … COMMIT, rolled back on any error: a transaction left open would make every
+    later write on the connection fail and hold the write lock against other processes."""
+    conn.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _corrupt(exc: sqlite3.Error) -> bool:

@@ -118,10 +118,11 @@ def test_bare_json_call_is_recognized_and_rewritten_canonically() -> None:
 
 
 def test_fenced_json_call_drops_the_fence() -> None:
-    a = agent(['```json\n{"name": "web_search", "arguments"', CALL % "f", "ok<|im_end|>"])
-    list(a.ask("q?"))
+    a = agent(['Intro.\n```json\n{"name": "web_search", "arguments"', CALL % "f", "ok<|im_end|>"])
+    events = list(a.ask("q?"))
     text = a.engine.detokenize(a.context)
     assert "```json" not in text.split("<|im_start|>assistant")[-1]
+    assert of(events, FinalAnswer)[0].text == "Intro.\nok"  # no dangling fence in the answer
 
 
 def test_budget_is_enforced_and_the_model_is_told() -> None:
@@ -241,6 +242,21 @@ def test_question_that_does_not_fit_is_refused_cleanly() -> None:
     events = list(a.ask("long question " * 200))
     assert of(events, Finished)[0].reason == "context_full"
     assert "does not fit" in of(events, ErrorEvent)[0].message
+
+
+def test_after_a_refused_first_question_the_next_one_gets_the_system_prompt() -> None:
+    a = agent(["x<|im_end|>", "fine<|im_end|>"], n_ctx=1500)
+    list(a.ask("long question " * 200))
+    assert a.context == []
+    events = list(a.ask("short?"))
+    assert answer(events) == "x"
+    assert a.engine.detokenize(a.context).startswith("<|im_start|>system\n")
+    again = agent(["one<|im_end|>"], n_ctx=1500)
+    list(again.ask("q?"))
+    before = len(again.context)
+    for _ in range(3):
+        list(again.ask("long question " * 200))
+    assert len(again.context) == before  # refused follow-ups add nothing
 
 
 def test_generation_that_fills_the_context_stops_with_a_clear_error() -> None:

@@ -201,6 +201,21 @@ def test_kill_9_leaves_an_interrupted_replayable_session(
     assert replay.returncode == 0 and "› Write a very long story" in replay.stdout
 
 
+def test_a_failed_write_never_leaves_a_transaction_open(tmp_path: Path) -> None:
+    from qwq_edge.events import AnswerDelta, SessionStarted
+
+    j = Journal(tmp_path / "j.sqlite3")
+    j.start(SessionStarted("s1", "q", "m.gguf", {}), model_size=None, quant=None)
+    j.append("s1", AnswerDelta("a"))
+    j._seq["s1"] = -1  # the next write collides with seq 0 (as two writers of one session would)
+    with pytest.raises(sqlite3.IntegrityError):
+        j.append("s1", AnswerDelta("b"))
+    j.append("s1", AnswerDelta("c"))  # the connection still works
+    assert [e.text for e in j.events("s1")] == ["a", "c"]  # type: ignore[union-attr]
+    other = Journal(tmp_path / "j.sqlite3")  # and no write lock was left behind
+    other.append("s1", AnswerDelta("d"))
+
+
 def test_migration_from_the_first_schema(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite3"
     old = sqlite3.connect(path)

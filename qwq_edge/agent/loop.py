@@ -201,13 +201,15 @@ class Agent:
 
     def _start_turn(self, question: str) -> None:
         pctx = self._prompt_ctx()
-        if self.turn == 1:
+        first = not self.context  # not the turn number: a first question may have been refused
+        tokens: list[int] = []
+        if first:
             segments = self.format.first_turn(question, pctx, self.tools)
         else:
             if self._turn_open and self._im_end is not None:
-                self.context.append(self._im_end)  # close a turn that was interrupted
+                tokens.append(self._im_end)  # close a turn that was interrupted
             segments = self.format.follow_up(question, pctx)
-        tokens = self._tokens(segments, bos=self.turn == 1)
+        tokens += self._tokens(segments, bos=first)
         n_ctx = self.engine.info.n_ctx
         if len(self.context) + len(tokens) + self.settings.answer_reserve > n_ctx:
             raise _Finish(
@@ -277,7 +279,11 @@ class Agent:
                     yield AnswerDelta(gen.rest)
                 at_answer_start = True
                 continue
-            self._rewind_to_call(gen)
+            shown = self._rewind_to_call(gen)
+            if shown and state.mode == "answer":
+                # a code fence before a bare call was streamed already: keep it out of the answer
+                text = "".join(state.answer)
+                state.answer = [text[: len(text) - shown]]
             yield from self._tool_call(
                 state, recognized="tag" if gen.marker == CALL_OPEN else "bare"
             )
@@ -341,8 +347,9 @@ class Agent:
         del self.context[len(self.context) - len(gen.tokens) + keep :]
         self.context += self.engine.tokenize(gen.text[partial_from:start], trusted=False)
 
-    def _rewind_to_call(self, gen: Generation) -> None:
-        """Cut the context back to where the call began and open it canonically."""
+    def _rewind_to_call(self, gen: Generation) -> int:
+        """Cut the context back to where the call began and open it canonically. Returns how
+        many characters of already-shown text were cut (a code fence before the call)."""
         start = max(0, gen.marker_start)
         before = gen.text[:start].rstrip()
         for fence in _FENCES:
@@ -351,6 +358,7 @@ class Agent:
                 break
         self._rewind(gen, start)
         self.context += self.engine.tokenize(self.format.call_open(), trusted=True)
+        return max(0, gen.marker_start) - start
 
     # -- tool calls ------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from qwq_edge.errors import SearchError
 from qwq_edge.events import SearchHit
 from qwq_edge.search.base import SearchProvider, SearchResponse
-from qwq_edge.sqlite import open_db
+from qwq_edge.sqlite import open_db, transaction
 
 CacheMode = Literal["online", "offline", "refresh"]
 
@@ -161,8 +161,7 @@ class SearchCache:
         except sqlite3.Error:
             raise SearchError(f"{source} is not a qwq-edge search pack", "import") from None
         added = updated = 0
-        with self._lock:
-            self._conn.execute("BEGIN")
+        with self._lock, transaction(self._conn):
             for row in rows:
                 old = self._conn.execute(
                     "SELECT fetched_at FROM entries WHERE key = ?", (row[0],)
@@ -179,7 +178,6 @@ class SearchCache:
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     tuple(row),
                 )
-            self._conn.execute("COMMIT")
         return added, updated
 
     def entry(self, key: str) -> sqlite3.Row | None:

@@ -29,7 +29,7 @@ from qwq_edge.events import (
     from_dict,
     to_dict,
 )
-from qwq_edge.sqlite import open_db
+from qwq_edge.sqlite import open_db, transaction
 
 MIGRATIONS = [
     # v1
@@ -140,7 +140,7 @@ class Journal:
                     json.dumps(settings, ensure_ascii=False), seed, "running", os.getpid(),
                 ),
             )  # fmt: skip
-            self._seq[event.session_id] = 0
+            self._seq[event.session_id] = -1  # the first appended event is seq 0
             self._owned.add(event.session_id)
 
     def append(self, session_id: str, event: Event) -> None:
@@ -160,25 +160,30 @@ class Journal:
                 self._owned.add(session_id)
             seq += 1
             self._seq[session_id] = seq
-            self._conn.execute("BEGIN")
-            self._conn.execute(
-                "INSERT INTO events (session_id, seq, type, t, data) VALUES (?, ?, ?, ?, ?)",
-                (session_id, seq, event_type(event), event.t, json.dumps(data, ensure_ascii=False)),
-            )
-            if isinstance(event, ToolResult) and event.error is None:
+            with transaction(self._conn):
                 self._conn.execute(
-                    "UPDATE sessions SET searches = searches + 1 WHERE id = ?", (session_id,)
+                    "INSERT INTO events (session_id, seq, type, t, data) VALUES (?, ?, ?, ?, ?)",
+                    (
+                        session_id,
+                        seq,
+                        event_type(event),
+                        event.t,
+                        json.dumps(data, ensure_ascii=False),
+                    ),
                 )
-            elif isinstance(event, FinalAnswer):
-                self._conn.execute(
-                    "UPDATE sessions SET answer = ? WHERE id = ?", (event.text, session_id)
-                )
-            elif isinstance(event, Finished):
-                self._conn.execute(
-                    "UPDATE sessions SET status = ?, updated = ? WHERE id = ?",
-                    (FINAL_STATUS.get(event.reason, "done"), event.t, session_id),
-                )
-            self._conn.execute("COMMIT")
+                if isinstance(event, ToolResult) and event.error is None:
+                    self._conn.execute(
+                        "UPDATE sessions SET searches = searches + 1 WHERE id = ?", (session_id,)
+                    )
+                elif isinstance(event, FinalAnswer):
+                    self._conn.execute(
+                        "UPDATE sessions SET answer = ? WHERE id = ?", (event.text, session_id)
+                    )
+                elif isinstance(event, Finished):
+                    self._conn.execute(
+                        "UPDATE sessions SET status = ?, updated = ? WHERE id = ?",
+                        (FINAL_STATUS.get(event.reason, "done"), event.t, session_id),
+                    )
 
     def set_model_sha256(self, session_id: str, digest: str) -> None:
         with self._lock:
@@ -269,22 +274,22 @@ class Journal:
         with self._lock:
             if self._conn.execute("SELECT 1 FROM sessions WHERE id = ?", (row["id"],)).fetchone():
                 raise JournalError(f"session {row['id']} is already in this journal")
-            self._conn.execute("BEGIN")
-            self._conn.execute(
-                "INSERT INTO sessions (id, created, updated, title, model, model_size, quant,"
-                " prompt_format, settings, seed, status, answer, searches, model_sha256)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    row["id"], row["created"], time.time(), row["title"], row["model"],
-                    row.get("model_size"), row.get("quant"), row.get("prompt_format"),
-                    json.dumps(row.get("settings", {})), row.get("seed"),
-                    "interrupted" if row["status"] == "running" else row["status"],
-                    row.get("answer", ""), row.get("searches", 0), row.get("model_sha256"),
-                ),
-            )  # fmt: skip
-            for seq, data in enumerate(events):
+            with transaction(self._conn):
                 self._conn.execute(
-                    "INSERT INTO events (session_id, seq, type, t, data) VALUES (?, ?, ?, ?, ?)",
-                    (row["id"], seq, data["type"], data.get("t", 0.0), json.dumps(data)),
-                )
-            self._conn.execute("COMMIT")
+                    "INSERT INTO sessions (id, created, updated, title, model, model_size, quant,"
+                    " prompt_format, settings, seed, status, answer, searches, model_sha256)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        row["id"], row["created"], time.time(), row["title"], row["model"],
+                        row.get("model_size"), row.get("quant"), row.get("prompt_format"),
+                        json.dumps(row.get("settings", {})), row.get("seed"),
+                        "interrupted" if row["status"] == "running" else row["status"],
+                        row.get("answer", ""), row.get("searches", 0), row.get("model_sha256"),
+                    ),
+                )  # fmt: skip
+                for seq, data in enumerate(events):
+                    self._conn.execute(
+                        "INSERT INTO events (session_id, seq, type, t, data)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (row["id"], seq, data["type"], data.get("t", 0.0), json.dumps(data)),
+                    )

@@ -142,6 +142,7 @@ class QwqEdgeApp(App[None]):
         self._sidebar_chosen = False
         self._gen = (0, 0.0)  # decoded tokens and seconds in this turn
         self._load_started: float | None = None
+        self._reload_after = False
         self._history = []
         self._resume_id = None
         self._resume_started = None
@@ -182,6 +183,9 @@ class QwqEdgeApp(App[None]):
             self.update_status(f"loading model… {elapsed:.0f}s")
 
     def load_model(self) -> None:
+        if self._load_started is not None:
+            self._reload_after = True  # one model in memory at a time: load again when done
+            return
         self._load_started = time.monotonic()
         self.runner.submit(self._load_model)
 
@@ -196,10 +200,20 @@ class QwqEdgeApp(App[None]):
         except QwqEdgeError as exc:
             self.post_message(ModelReady(None, str(exc)))
             return
+        except Exception as exc:  # never leave the status at "loading" for good
+            self.post_message(ModelReady(None, f"unexpected {type(exc).__name__}: {exc}"))
+            return
         self.post_message(ModelReady(engine))
 
     def on_model_ready(self, message: ModelReady) -> None:
         self._load_started = None
+        if self._reload_after:  # settings changed while loading: that model is stale
+            self._reload_after = False
+            close = getattr(message.engine, "close", None)
+            if close is not None:
+                self.runner.submit(close)
+            self.load_model()
+            return
         if message.engine is None:
             self.load_error = message.error
             self.show_error(
@@ -253,6 +267,9 @@ class QwqEdgeApp(App[None]):
         assert self.agent is not None and self.controls is not None
         try:
             self.post_events(self.agent.ask(question, self.controls))
+        except Exception as exc:  # shown, not lost on a thread nobody watches
+            message = f"the turn stopped on an unexpected {type(exc).__name__}: {exc}"
+            self.post_message(AgentEvent(ErrorEvent(message)))
         finally:
             self.post_message(TurnDone())
 
