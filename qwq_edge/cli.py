@@ -39,9 +39,20 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         type=int,
         help="force the first N searches (for small models that never open a call)",
     )
-    p.add_argument("--n-ctx", dest="n_ctx", type=int, help="context length in tokens")
     p.add_argument(
-        "--gpu-layers", dest="n_gpu_layers", type=int, help="layers to offload (-1: all)"
+        "--n-ctx", dest="n_ctx", type=int, help="context length in tokens (default: what fits)"
+    )
+    p.add_argument(
+        "--gpu-layers",
+        dest="n_gpu_layers",
+        type=int,
+        help="layers to offload (-1: all; default: what fits)",
+    )
+    p.add_argument(
+        "--kv-type",
+        dest="kv_type",
+        choices=["auto", "f16", "q8_0", "q4_0"],
+        help="KV cache type (default: auto, what fits)",
     )
     p.add_argument("--seed", type=int, help="sampling seed (default: random per question)")
     p.add_argument("--temperature", type=float, help="sampling temperature (default 0.6)")
@@ -80,10 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     tui = sub.add_parser("tui", help="the full-screen app (the default with no command)")
     _add_run_options(tui)
 
-    from qwq_edge import cli_offline
+    from qwq_edge import cli_models, cli_offline
 
     cli_offline.add_parsers(sub)
-    sub.add_parser("doctor", help="build, hardware, model and paths: what qwq-edge will use")
+    cli_models.add_parsers(sub)
+    doctor = sub.add_parser(
+        "doctor", help="build, GPU, model fit and paths: what qwq-edge will use here"
+    )
+    cli_models.add_doctor_options(doctor)
     mp = sub.add_parser("model-path", help="print the model that would be loaded (exit 3: none)")
     mp.add_argument("--model", help=argparse.SUPPRESS)
     return parser
@@ -94,7 +109,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
     keys = [
         "model", "prompt_format", "max_searches", "min_searches", "n_ctx", "n_gpu_layers",
-        "seed", "temperature", "max_tokens", "threads", "offline", "refresh",
+        "seed", "temperature", "max_tokens", "threads", "offline", "refresh", "kv_type",
     ]  # fmt: skip
     return config.load({k: getattr(args, k, None) for k in keys})
 
@@ -215,6 +230,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     info = agent.engine.info
     where = f"{info.n_gpu_layers} layers on GPU" if info.n_gpu_layers else "CPU"
     print(f"{info.name} ({info.quant}, {where}, {info.n_ctx} ctx). Empty line or Ctrl+D quits.")
+    if info.fit:
+        print(f"fit: {info.fit}")
     render = journaled(agent, TextRenderer())
     while True:
         try:
@@ -239,9 +256,12 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from qwq_edge import config
+    from qwq_edge import cli_models, config
     from qwq_edge.engine.gguf import SUPPORTED_ARCHITECTURES, read_gguf
     from qwq_edge.paths import paths
+
+    if args.memory or args.model:  # planning for another machine or model: just the fit
+        return cli_models.fit_report(args)
 
     p = paths()
     print(f"qwq-edge {__version__} · Python {sys.version.split()[0]} · {sys.platform}")
@@ -255,6 +275,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print("system:", llama_cpp.llama_print_system_info().decode(errors="replace").strip())
     except ImportError:
         print("llama-cpp-python: NOT INSTALLED (run `make run`)")
+    cli_models.gpu_build_report()
     for label, path in (
         ("config", p.config_file),
         ("data", p.data_dir),
@@ -281,9 +302,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     print(f"  {info.name} · {info.architecture}{arch_ok} · {info.quant}")
     print(
         f"  layers {info.arch_value('block_count')} · trained context "
-        f"{info.arch_value('context_length')} · configured n_ctx {settings.n_ctx}"
+        f"{info.arch_value('context_length')} · n_ctx {settings.n_ctx or 'auto'}"
     )
-    return 0
+    return cli_models.fit_report(args)
 
 
 def cmd_model_path(args: argparse.Namespace) -> int:
@@ -301,9 +322,9 @@ def cmd_model_path(args: argparse.Namespace) -> int:
 
 
 def _offline_commands() -> dict[str, Callable[[argparse.Namespace], int]]:
-    from qwq_edge import cli_offline
+    from qwq_edge import cli_models, cli_offline
 
-    return cli_offline.COMMANDS
+    return {**cli_offline.COMMANDS, "models": cli_models.cmd_models}
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -319,6 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
     commands = {"ask", "chat", "tui", "sessions", "replay", "cache", "doctor", "model-path"}
+    commands |= {"models"}
     if not words or (words[0] not in commands and words[0] not in ("-h", "--help", "--version")):
         words = ["tui", *words]  # no command: the app, with any run options given
     args = parser.parse_args(words)

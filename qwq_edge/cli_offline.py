@@ -186,11 +186,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _rerun(journal: Journal, session_id: str, events: list[Any], model: str | None) -> int:
+    from qwq_edge.agent.factory import load_engine
     from qwq_edge.agent.loop import Agent
     from qwq_edge.agent.replay import model_candidates, rerun, settings_from_record
-    from qwq_edge.engine.llama import LlamaEngine
     from qwq_edge.events import SessionStarted
-    from qwq_edge.paths import paths
     from qwq_edge.search.cache import CachedProvider
 
     start = next((e for e in events if isinstance(e, SessionStarted)), None)
@@ -207,15 +206,7 @@ def _rerun(journal: Journal, session_id: str, events: list[Any], model: str | No
             )
         path = found[0]
     print(f"re-running {session_id} with {path.name}, no network …", file=sys.stderr)
-    engine = LlamaEngine(
-        path,
-        n_ctx=settings.n_ctx,
-        n_gpu_layers=settings.n_gpu_layers,
-        flash_attn=settings.flash_attn,
-        kv_type=settings.kv_type,
-        threads=settings.threads,
-        log_path=paths().llama_log,
-    )
+    engine = load_engine(settings, path=path)
     fallback = CachedProvider(None, _cache(), mode="offline")
 
     def factory(s: Any, today: Any, provider: Any) -> Agent:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from qwq_edge import catalog
 from qwq_edge.errors import ConfigError
 from qwq_edge.paths import Paths, paths, test_models_dir
 
@@ -22,6 +23,7 @@ else:  # pragma: no cover
 
 PromptFormat = Literal["seed", "qwen"]
 KvType = Literal["f16", "q8_0", "q4_0"]
+KvSetting = Literal["auto", "f16", "q8_0", "q4_0"]
 
 DEFAULT_TEST_MODEL = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 # Preferred real models, best first: a pulled QwQ-32B wins over the small test model.
@@ -49,10 +51,11 @@ class Sampling:
 @dataclass(frozen=True)
 class Settings:
     model: str | None = None
-    n_ctx: int = 16384
-    n_gpu_layers: int | None = None  # None: every layer when the build can offload
+    # 0 / None / "auto": the fit planner picks from the model's header and this machine.
+    n_ctx: int = 0
+    n_gpu_layers: int | None = None  # -1: every layer
     flash_attn: bool = True
-    kv_type: KvType = "f16"
+    kv_type: KvSetting = "auto"
     threads: int | None = None
     prompt_format: PromptFormat = "seed"
     max_searches: int = 5
@@ -93,7 +96,7 @@ _FLOAT |= {"cache_max_age_days"}
 _BOOL = {"flash_attn", "offline", "refresh"}
 _CHOICES: dict[str, tuple[str, ...]] = {
     "prompt_format": ("seed", "qwen"),
-    "kv_type": ("f16", "q8_0", "q4_0"),
+    "kv_type": ("auto", "f16", "q8_0", "q4_0"),
     "search_depth": ("basic", "advanced"),
 }
 ENV = {
@@ -102,6 +105,7 @@ ENV = {
     "QWQ_EDGE_TAVILY_URL": "tavily_url",
     "QWQ_EDGE_N_CTX": "n_ctx",
     "QWQ_EDGE_GPU_LAYERS": "n_gpu_layers",
+    "QWQ_EDGE_KV_TYPE": "kv_type",
     "QWQ_EDGE_FORMAT": "prompt_format",
     "QWQ_EDGE_OFFLINE": "offline",
 }
@@ -110,8 +114,10 @@ ENV = {
 def _coerce(key: str, value: Any, where: str) -> Any:
     try:
         if key in _INT or key in {"top_k", "seed"}:
-            if key == "n_gpu_layers" and value in ("auto", None):
+            if key == "n_gpu_layers" and value in ("auto", None, ""):
                 return None
+            if key == "n_ctx" and value in ("auto", None, ""):
+                return 0
             return int(value)
         if key in _FLOAT:
             return float(value)
@@ -162,12 +168,43 @@ def load(overrides: dict[str, Any] | None = None, where: Paths | None = None) ->
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value
-    return Settings().replace(**values)
+    settings = Settings().replace(**values)
+    # The catalog's recommendations for this model fill in whatever was not set explicitly.
+    entry = catalog_entry(settings, p)
+    if entry is not None:
+        keys = set(_known_keys()) - set(values)
+        recommended: dict[str, Any] = {"min_searches": entry.min_searches, **entry.sampling}
+        settings = settings.replace(**{k: v for k, v in recommended.items() if k in keys})
+    return settings
+
+
+def catalog_entry(settings: Settings, where: Paths | None = None) -> catalog.Model | None:
+    """The catalog model the settings resolve to, if any (never raises)."""
+    try:
+        if settings.model and not _looks_like_path(settings.model):
+            return catalog.find(settings.model, where)[0]
+        found = catalog.by_path(resolve_model(settings, where), where)
+    except ConfigError:
+        return None
+    return found[0] if found else None
+
+
+def _looks_like_path(model: str) -> bool:
+    return model.endswith(".gguf") or "/" in model or model.startswith((".", "~"))
 
 
 def resolve_model(settings: Settings, where: Paths | None = None) -> Path:
-    """The model to load: configured path, else a pulled QwQ-32B, else the Qwen2.5 test model."""
+    """The model to load: configured name or path, else a pulled QwQ-32B, else the test model."""
     p = where or paths()
+    if settings.model and not _looks_like_path(settings.model):
+        model, quant = catalog.find(settings.model, p)
+        path = catalog.local_path(model, quant, p)
+        if not path.is_file():
+            raise ConfigError(
+                f"{model.name}:{quant.name} is not downloaded; run `qwq-edge models pull "
+                f"{model.name}:{quant.name}`"
+            )
+        return path
     if settings.model:
         candidate = Path(settings.model).expanduser()
         if not candidate.is_absolute() and not candidate.exists():

@@ -53,6 +53,9 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("QWQ_EDGE_HOME", str(home))
     for var in ("TAVILY_API_KEY", "QWQ_EDGE_MODEL", "QWQ_EDGE_TAVILY_URL", "QWQ_EDGE_N_CTX"):
         monkeypatch.delenv(var, raising=False)
+    for var in ("HF_ENDPOINT", "HF_HUB_OFFLINE", "HF_TOKEN", "QWQ_EDGE_KV_TYPE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # huggingface_hub writes caches there
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     return home
 

@@ -12,8 +12,17 @@ import pytest
 PKG = Path(__file__).parent.parent / "qwq_edge"
 # layer rank: a module may import only modules of the same or a lower rank
 RANK = {"qwq_edge": 0, "events": 0, "config": 0, "errors": 0, "paths": 0, "sqlite": 0}
+RANK |= {"catalog": 0}
 RANK |= {"engine": 1, "search": 1, "store": 1}
-RANK |= {"agent": 2, "cli": 3, "cli_offline": 3, "render": 3, "tui": 3, "__main__": 3}
+RANK |= {
+    "agent": 2,
+    "cli": 3,
+    "cli_offline": 3,
+    "cli_models": 3,
+    "render": 3,
+    "tui": 3,
+    "__main__": 3,
+}
 
 
 def test_core_does_not_import_textual() -> None:

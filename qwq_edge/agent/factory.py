@@ -2,24 +2,64 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import cast
+
 from qwq_edge.agent.loop import Agent
-from qwq_edge.config import Settings, resolve_model
+from qwq_edge.config import KvType, Settings, catalog_entry, resolve_model
+from qwq_edge.engine import fit, hardware
+from qwq_edge.engine.gguf import check_architecture, read_gguf
 from qwq_edge.engine.llama import LlamaEngine
 from qwq_edge.paths import Paths, paths
 from qwq_edge.search.cache import CachedProvider, CacheMode, SearchCache
 from qwq_edge.search.tavily import TavilyProvider
 
 
-def load_engine(settings: Settings, where: Paths | None = None) -> LlamaEngine:
-    p = where or paths()
-    return LlamaEngine(
-        resolve_model(settings, p),
-        n_ctx=settings.n_ctx,
+def can_offload() -> bool:
+    import llama_cpp
+
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def fit_request(settings: Settings, where: Paths | None = None) -> fit.Request:
+    """The settings as a planner request, with the catalog's context targets for the model."""
+    entry = catalog_entry(settings, where)
+    return fit.Request(
+        n_ctx=settings.n_ctx or None,
+        kv_type=None if settings.kv_type == "auto" else settings.kv_type,
         n_gpu_layers=settings.n_gpu_layers,
-        flash_attn=settings.flash_attn,
-        kv_type=settings.kv_type,
+        target_ctx=entry.n_ctx if entry else 16384,
+        min_ctx=entry.min_ctx if entry else 8192,
+    )
+
+
+def plan_model(
+    settings: Settings, path: Path, memory: fit.Memory | None = None, where: Paths | None = None
+) -> fit.Plan:
+    """Plan GPU layers, context and KV type for ``path``; raises FitError with the numbers
+    when an explicit setting cannot fit."""
+    header = read_gguf(path)
+    check_architecture(header)
+    mem = memory or hardware.this_machine(can_offload())
+    return fit.plan(fit.ModelShape.from_gguf(header), mem, fit_request(settings, where))
+
+
+def load_engine(
+    settings: Settings, where: Paths | None = None, path: Path | None = None
+) -> LlamaEngine:
+    p = where or paths()
+    path = path or resolve_model(settings, p)
+    plan = plan_model(settings, path, where=p)
+    summary = plan.summary() + "".join(f"; {n}" for n in plan.notes)
+    return LlamaEngine(
+        path,
+        n_ctx=plan.n_ctx,
+        n_gpu_layers=plan.llama_gpu_layers,
+        flash_attn=settings.flash_attn or plan.kv_type != "f16",
+        kv_type=cast(KvType, plan.kv_type),
         threads=settings.threads,
         log_path=p.llama_log,
+        fit=summary,
     )
 
 

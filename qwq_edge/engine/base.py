@@ -29,6 +29,7 @@ class ModelInfo:
     kv_type: str = "f16"
     flash_attn: bool = True
     threads: int = 0
+    fit: str = ""  # the fit planner's choice, as shown to the user
 
 
 @dataclass

@@ -123,8 +123,10 @@ class _Reader:
         raise ModelLoadError(f"{self.path.name} is corrupt (unknown metadata type {vtype})")
 
 
-def read_gguf(path: str | Path) -> GGUFInfo:
-    """Read and check a GGUF header; raise ModelLoadError with one actionable sentence."""
+def read_gguf(path: str | Path, *, check_data: bool = True) -> GGUFInfo:
+    """Read and check a GGUF header; raise ModelLoadError with one actionable sentence.
+
+    ``check_data=False`` reads a header alone (a planner's model of a file not on disk)."""
     p = Path(path).expanduser()
     if not p.exists():
         raise ModelLoadError(f"model file not found: {p}; pass --model PATH.gguf or run `make run`")
@@ -168,7 +170,8 @@ def read_gguf(path: str | Path) -> GGUFInfo:
     except OSError as exc:
         raise ModelLoadError(f"cannot read {p}: {exc.strerror or exc}") from None
     info = GGUFInfo(p, version, file_size, meta, tuple(tensors), data_offset)
-    _check_complete(info)
+    if check_data:
+        _check_complete(info)
     return info
 
 

@@ -22,15 +22,12 @@ from typing import Any
 from qwq_edge.config import KvType, Sampling
 from qwq_edge.engine import native_log
 from qwq_edge.engine.base import Generation, ModelInfo
+from qwq_edge.engine.fit import ModelShape
 from qwq_edge.engine.gguf import GGUFInfo, check_architecture, read_gguf
 from qwq_edge.engine.markers import MarkerScanner
 from qwq_edge.errors import GrammarError, ModelLoadError
 
-_KV_TYPES: dict[str, tuple[int, float]] = {
-    "f16": (1, 2.0),
-    "q8_0": (8, 34 / 32),
-    "q4_0": (2, 18 / 32),
-}
+_KV_TYPE_IDS = {"f16": 1, "q8_0": 8, "q4_0": 2}  # GGML_TYPE_*
 _ATTR_CONTROL = 1 << 3
 _ATTR_USER_DEFINED = 1 << 4
 
@@ -46,14 +43,7 @@ def default_threads() -> int:
 
 def kv_bytes(info: GGUFInfo, n_ctx: int, kv_type: str) -> int:
     """KV cache size for ``n_ctx`` tokens, from the header alone."""
-    layers = int(info.arch_value("block_count", 0))
-    heads = int(info.arch_value("attention.head_count", 1)) or 1
-    kv_heads = int(info.arch_value("attention.head_count_kv", heads))
-    emb = int(info.arch_value("embedding_length", 0))
-    k_dim = int(info.arch_value("attention.key_length", emb // heads))
-    v_dim = int(info.arch_value("attention.value_length", emb // heads))
-    per_token = layers * kv_heads * (k_dim + v_dim) * _KV_TYPES[kv_type][1]
-    return int(per_token * n_ctx)
+    return ModelShape.from_gguf(info).kv_bytes(n_ctx, kv_type)
 
 
 def _total_ram() -> int | None:
@@ -76,6 +66,7 @@ class LlamaEngine:
         kv_type: KvType = "f16",
         threads: int | None = None,
         log_path: Path | None = None,
+        fit: str = "",
     ) -> None:
         header = read_gguf(path)
         check_architecture(header)
@@ -98,7 +89,7 @@ class LlamaEngine:
                 f"machine has {ram / 2**30:.1f} GiB; lower --n-ctx"
             )
         n_threads = threads or default_threads()
-        kv_id = _KV_TYPES[kv_type][0]
+        kv_id = _KV_TYPE_IDS[kv_type]
         sink = native_log.log_file()
         try:
             # verbose=True: with False, llama-cpp-python dup2()s fds 1 and 2 to /dev/null while
@@ -171,6 +162,7 @@ class LlamaEngine:
             kv_type=kv_type,
             flash_attn=flash_attn,
             threads=n_threads,
+            fit=fit,
         )
         if self.token_id("<|im_start|>") is None or self.token_id("<|im_end|>") is None:
             self.close()

@@ -224,6 +224,9 @@ class QwqEdgeApp(App[None]):
         self.engine = message.engine
         self.load_error = None
         self.update_status()
+        fit = getattr(self.engine.info, "fit", "")
+        if fit:  # what the fit planner chose for this machine
+            self.notify(fit, title=self.engine.info.name, timeout=8)
 
     def _provider(self) -> SearchProvider:
         if self.provider_factory is not None:
@@ -403,7 +406,8 @@ class QwqEdgeApp(App[None]):
             parts.append(f"{info.quant} {where}")
         # Most telling first: a narrow terminal cuts the end of the line (the model name).
         parts.append(f"{self._tps:.1f} tok/s")
-        parts.append(f"ctx {self._ctx[0]}/{self._ctx[1]}")
+        n_ctx = self._ctx[1] or (self.engine.info.n_ctx if self.engine is not None else 0)
+        parts.append(f"ctx {self._ctx[0]}/{n_ctx or 'auto'}")
         parts.append(f"searches {self._searches}/{s.max_searches}")
         parts.append("offline" if s.offline else "online")
         if self.engine is not None:

@@ -25,14 +25,19 @@ class SettingsScreen(ModalScreen[dict[str, Any] | None]):
         with Vertical(id="settings"):
             yield Label("Settings", id="settings-title")
             with Grid(id="settings-grid"):
-                yield Label("Model file")
+                yield Label("Model")
                 yield Input(
                     s.model or "",
-                    placeholder="default: QwQ-32B if pulled, else the test model",
+                    placeholder="qwq-32b, or a .gguf path (empty: best on disk)",
                     id="model",
                 )
                 yield Label("Context (tokens)")
-                yield Input(str(s.n_ctx), type="integer", id="n_ctx")
+                yield Input(
+                    str(s.n_ctx) if s.n_ctx else "",
+                    placeholder="auto (fits this machine)",
+                    type="integer",
+                    id="n_ctx",
+                )
                 yield Label("GPU layers")
                 yield Input(
                     "" if s.n_gpu_layers is None else str(s.n_gpu_layers),
@@ -66,7 +71,8 @@ class SettingsScreen(ModalScreen[dict[str, Any] | None]):
         values: dict[str, Any] = {}
         try:
             values["model"] = self.query_one("#model", Input).value.strip() or None
-            values["n_ctx"] = int(self.query_one("#n_ctx", Input).value)
+            ctx = self.query_one("#n_ctx", Input).value.strip()
+            values["n_ctx"] = int(ctx) if ctx else 0
             layers = self.query_one("#n_gpu_layers", Input).value.strip()
             values["n_gpu_layers"] = int(layers) if layers and layers != "auto" else None
             values["prompt_format"] = str(self.query_one("#prompt_format", Select).value)

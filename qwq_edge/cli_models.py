@@ -1,0 +1,345 @@
+"""``qwq-edge models ...`` and the fit report of ``doctor``: the catalog, downloads, hardware.
+
+Everything heavy (huggingface_hub, llama_cpp, numpy) is imported inside the command that
+needs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qwq_edge import catalog, config
+from qwq_edge.errors import ConfigError, QwqEdgeError
+
+if TYPE_CHECKING:
+    from qwq_edge.engine.fit import Memory, ModelShape, Plan, Request
+    from qwq_edge.store.pull import Progress
+
+GB = 1e9
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    models = sub.add_parser("models", help="the model catalog: list, pull, use, verify, rm, add")
+    msub = models.add_subparsers(dest="models_command", metavar="ACTION")
+    msub.add_parser("list", help="every known model and what is on disk (the default)")
+    pull = msub.add_parser("pull", help="download NAME[:QUANT] (resumes an interrupted pull)")
+    pull.add_argument("name", help="e.g. qwq-32b or qwq-32b:q8_0")
+    pull.add_argument("--use", action="store_true", help="make it the default afterwards")
+    use = msub.add_parser("use", help="make NAME[:QUANT] the model qwq-edge loads")
+    use.add_argument("name")
+    verify = msub.add_parser("verify", help="check a downloaded model's size, header and sha256")
+    verify.add_argument("name")
+    rm = msub.add_parser("rm", help="delete a downloaded model (or forget an added one)")
+    rm.add_argument("name")
+    add = msub.add_parser("add", help="register a local .gguf under a name (it is not copied)")
+    add.add_argument("path")
+    add.add_argument("--name", required=True, help="the name to use it by")
+
+
+def _human(n: float) -> str:
+    return f"{n / GB:.1f} GB" if n >= GB else f"{n / 1e6:.0f} MB"
+
+
+def _default_path() -> Path | None:
+    try:
+        return config.resolve_model(config.Settings(model=config.load().model))
+    except QwqEdgeError:
+        return None
+
+
+def cmd_list() -> int:
+    default = _default_path()
+    rows = [("", "MODEL", "SIZE", "ON DISK", "")]
+    for model in catalog.load().values():
+        for quant in model.quants.values():
+            path = catalog.local_path(model, quant)
+            part = catalog.partial_path(path)
+            if path.is_file():
+                state = "yes"
+            elif part.is_file() and quant.size:
+                state = f"partial {100 * part.stat().st_size / quant.size:.0f}%"
+            else:
+                state = "-"
+            mark = "*" if default is not None and path == default else ""
+            tag = " (added)" if model.user else " (test)" if model.test_model else ""
+            rows.append((mark, f"{model.name}:{quant.name}", _human(quant.size), state, tag))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    print("\n* the model qwq-edge loads.", end=" ")
+    print("`qwq-edge models pull qwq-32b` fetches QwQ-32B (19.9 GB).")
+    return 0
+
+
+def _draw(p: Progress) -> None:
+    if p.phase == "verify":
+        line = f"verifying sha256 {100 * p.done / (p.total or 1):5.1f}%"
+    else:
+        pct = f"{100 * p.done / p.total:5.1f}%" if p.total else "     "
+        total = f"/{_human(p.total)}" if p.total else ""
+        eta = p.eta
+        eta_s = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta is not None else "--:--:--"
+        line = f"{pct} {_human(p.done)}{total} · {p.rate / 1e6:.1f} MB/s · ETA {eta_s}"
+    print(f"\r{line:<60}", end="", file=sys.stderr, flush=True)
+
+
+def cmd_pull(spec: str, use: bool) -> int:
+    from qwq_edge.store.pull import PullError, offline, pull
+
+    model, quant = catalog.find(spec)
+    dest = catalog.local_path(model, quant)
+    if model.user or model.test_model or not model.repo:
+        where = "it is a local file" if model.user else "`make test-models` fetches it"
+        raise ConfigError(f"{model.name} is not pulled from the Hub: {where}")
+    if dest.is_file():
+        print(f"{model.name}:{quant.name} is already at {dest}")
+    elif offline():
+        raise PullError(
+            "HF_HUB_OFFLINE is set, so nothing can be downloaded; copy the .gguf onto this "
+            "machine and run `qwq-edge models add PATH --name NAME`"
+        )
+    else:
+        print(f"pulling {model.repo}/{quant.file} ({_human(quant.size)}) into {dest.parent}")
+        last = [0.0, 0.0]  # last draw time, whether anything was drawn
+
+        def draw(p: Progress) -> None:
+            now = time.monotonic()
+            if now - last[0] >= 0.2 or (p.total and p.done >= p.total):
+                last[0], last[1] = now, 1.0
+                _draw(p)
+
+        try:
+            pull(model.repo, quant.file, dest, expected_sha256=quant.sha256, progress=draw)
+        except KeyboardInterrupt:
+            print(file=sys.stderr)
+            print(
+                "qwq-edge: pull interrupted; the partial file is kept, run the same command "
+                "to resume",
+                file=sys.stderr,
+            )
+            return 130
+        finally:
+            if last[1]:
+                print(file=sys.stderr)
+        print(f"saved {dest}")
+    if use:
+        return cmd_use(f"{model.name}:{quant.name}")
+    if _default_path() == dest:
+        print("qwq-edge will load it by default (`qwq-edge doctor` shows the fit).")
+    else:
+        print(f"`qwq-edge models use {model.name}:{quant.name}` makes it the default.")
+    return 0
+
+
+def cmd_use(spec: str) -> int:
+    model, quant = catalog.find(spec)
+    path = catalog.local_path(model, quant)
+    if not path.is_file():
+        raise ConfigError(
+            f"{model.name}:{quant.name} is not on disk; `qwq-edge models pull "
+            f"{model.name}:{quant.name}` first"
+        )
+    target = config.save_file({"model": f"{model.name}:{quant.name}"})
+    print(f"qwq-edge now loads {model.name}:{quant.name} ({path}); saved in {target}")
+    return 0
+
+
+def cmd_verify(spec: str) -> int:
+    from qwq_edge.engine.gguf import check_architecture, read_gguf
+    from qwq_edge.store.pull import sha256_file
+
+    model, quant = catalog.find(spec)
+    path = catalog.local_path(model, quant)
+    if not path.is_file():
+        raise ConfigError(f"{model.name}:{quant.name} is not on disk ({path})")
+    info = read_gguf(path)  # raises with one sentence when truncated or not a GGUF
+    check_architecture(info)
+    size = path.stat().st_size
+    print(f"{path}: GGUF v{info.version}, {info.architecture}, {info.quant}, {size:,} bytes")
+    sidecar = path.with_name(path.name + ".sha256")
+    want = quant.sha256 or (sidecar.read_text().split()[0] if sidecar.is_file() else None)
+    if not model.user and quant.size and abs(size - quant.size) > 0.01 * quant.size:
+        print(f"size differs from the catalog's {quant.size:,} bytes", file=sys.stderr)
+        return 1
+    got = sha256_file(path)
+    if want is None:
+        print(f"sha256 {got} (no published checksum to compare with)")
+        return 0
+    if got != want:
+        print(f"qwq-edge: sha256 mismatch: expected {want}, got {got}", file=sys.stderr)
+        return 1
+    print(f"sha256 {got} matches")
+    return 0
+
+
+def cmd_rm(spec: str) -> int:
+    model, quant = catalog.find(spec)
+    if model.user:
+        catalog.remove_user_model(model.name)
+        print(f"forgot {model.name}; its file {quant.path} was left in place")
+        return 0
+    path = catalog.local_path(model, quant)
+    if model.test_model:
+        raise ConfigError(
+            f"{model.name} lives in the test-model cache shared by checkouts; delete {path} "
+            "by hand if you must"
+        )
+    removed = []
+    for p in (path, catalog.partial_path(path), path.with_name(path.name + ".sha256")):
+        if p.is_file():
+            size = p.stat().st_size
+            p.unlink()
+            removed.append(size)
+    if not removed:
+        print(f"{model.name}:{quant.name} is not on disk")
+        return 1
+    if config.load().model in (model.name, f"{model.name}:{quant.name}"):
+        config.save_file({"model": None})
+    print(f"deleted {model.name}:{quant.name} ({_human(sum(removed))} freed)")
+    return 0
+
+
+def cmd_add(path_text: str, name: str) -> int:
+    from qwq_edge.engine.gguf import check_architecture, read_gguf
+
+    path = Path(path_text).expanduser().resolve()
+    info = read_gguf(path)  # not a GGUF, truncated: one sentence
+    check_architecture(info)
+    catalog.add_user_model(name, path, info.quant.lower(), info.file_size)
+    print(
+        f"added {name} ({info.name}, {info.architecture}, {info.quant}, {_human(info.file_size)})"
+    )
+    print(f"`qwq-edge models use {name}` makes it the default.")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    action = args.models_command or "list"
+    if action == "list":
+        return cmd_list()
+    if action == "pull":
+        return cmd_pull(args.name, args.use)
+    if action == "use":
+        return cmd_use(args.name)
+    if action == "verify":
+        return cmd_verify(args.name)
+    if action == "rm":
+        return cmd_rm(args.name)
+    return cmd_add(args.path, args.name)
+
+
+# -- doctor's fit report ------------------------------------------------------------------
+
+
+def add_doctor_options(doctor: argparse.ArgumentParser) -> None:
+    doctor.add_argument("--model", help="plan for this model (catalog name or .gguf path)")
+    doctor.add_argument("--memory", help="plan for another machine: GPU or unified memory, 24GiB")
+    doctor.add_argument(
+        "--device",
+        choices=["cuda", "metal", "cpu"],
+        help="with --memory: an NVIDIA GPU (default), an Apple Silicon Mac, or CPU only",
+    )
+    doctor.add_argument("--gpu", default="", help="with --memory: GPU or chip name, for bandwidth")
+
+
+def _shape_for(spec: str | None) -> tuple[ModelShape, Request, str]:
+    """The model to plan for: a file's real header, else the catalog's published shape."""
+    from qwq_edge.agent.factory import fit_request
+    from qwq_edge.engine.fit import ModelShape
+    from qwq_edge.engine.gguf import read_gguf
+
+    settings = config.load({"model": spec})
+    request = fit_request(settings)
+    if spec and not config._looks_like_path(spec):
+        model, quant = catalog.find(spec)
+        path = catalog.local_path(model, quant)
+        if not path.is_file():
+            if not model.shape:
+                raise ConfigError(f"{model.name} has no published shape to plan with")
+            shape = ModelShape.estimate(
+                f"{model.name}:{quant.name}", file_size=quant.size, **model.shape
+            )
+            return shape, request, "not downloaded: estimated from the catalog"
+    path = config.resolve_model(settings)
+    return ModelShape.from_gguf(read_gguf(path)), request, str(path)
+
+
+def _machine(args: argparse.Namespace) -> Memory:
+    from qwq_edge.agent.factory import can_offload
+    from qwq_edge.engine import hardware
+
+    if args.memory:
+        try:
+            size = hardware.parse_size(args.memory)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        return hardware.hypothetical(size, args.device or "cuda", gpu=args.gpu)
+    try:
+        offload = can_offload()
+    except ImportError:
+        offload = False
+    return hardware.this_machine(offload, measure=True)
+
+
+def fit_report(args: argparse.Namespace) -> int:
+    from qwq_edge.engine.fit import FitError, GiB, plan
+
+    shape, request, source = _shape_for(args.model)
+    mem = _machine(args)
+    print(f"\nfit: {shape.name} ({source})")
+    print(f"  machine: {mem.label}")
+    kv = "  KV per token: " + ", ".join(
+        f"{k} {shape.kv_per_token(k) / 1024:.0f} KiB" for k in ("f16", "q8_0", "q4_0")
+    )
+    print(kv + f" · weights {shape.weight_bytes / GiB:.1f} GiB in {shape.layers} layers")
+    try:
+        p: Plan = plan(shape, mem, request)
+    except FitError as exc:
+        print(f"  does not fit: {exc}")
+        return 1
+    gpu = "" if not p.n_gpu_layers else f" (GPU holds {p.gpu_bytes / GiB:.1f} GiB)"
+    print(f"  layers on GPU: {p.n_gpu_layers}/{p.layers}{gpu}")
+    print("  largest context: " + ", ".join(f"{k} {v:,}" for k, v in p.max_ctx.items()))
+    print(f"  recommended: {p.summary()} · flash attention on")
+    for note in p.notes:
+        print(f"  note: {note}")
+    if p.tok_s_ceiling is None:
+        print("  speed ceiling: unknown bandwidth (pass --gpu NAME)")
+    else:
+        print(
+            f"  speed ceiling: {p.tok_s_ceiling:.0f} tok/s decode (memory bandwidth ÷ bytes read "
+            "per token; real speed is lower)"
+        )
+    return 0
+
+
+def gpu_build_report() -> None:
+    """Whether this llama.cpp can offload, and the rebuild command when a GPU sits idle."""
+    from qwq_edge.engine import hardware
+
+    try:
+        import llama_cpp
+    except ImportError:
+        return
+    offload = bool(llama_cpp.llama_supports_gpu_offload())
+    gpus = hardware.nvidia_gpus()
+    apple = hardware.is_apple_silicon()
+    present = gpus[0].name if gpus else ("Apple Silicon (Metal)" if apple else None)
+    if present is None:
+        print("GPU: none found; llama.cpp runs on the CPU")
+        return
+    if offload:
+        print(f"GPU: {present} · this llama.cpp build offloads to it")
+        return
+    flag = "-DGGML_CUDA=on" if gpus else "-DGGML_METAL=on"
+    backend = "cuda" if gpus else "metal"
+    print(f"GPU: {present} is present but this llama.cpp build cannot use it. Rebuild with:")
+    print(
+        f'  CMAKE_ARGS="{flag}" {sys.executable} -m pip install --force-reinstall '
+        f"--no-cache-dir --no-deps llama-cpp-python=={llama_cpp.__version__}"
+    )
+    print(f"  (in a checkout: make setup GPU={backend})")
