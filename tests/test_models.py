@@ -202,3 +202,17 @@ def test_explicit_setting_that_cannot_fit_is_refused_before_loading(
     out = _qwq(isolated_home, "ask", "hi", "--model", str(qwen_path), "--n-ctx", "200000000")
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "200,000,000-token context needs" in out.stderr and "GiB" in out.stderr
+
+
+@pytest.mark.model
+def test_auto_settings_load_the_real_model_with_the_planned_fit(qwen_path: Path) -> None:
+    from qwq_edge.agent.factory import load_engine
+
+    engine = load_engine(config.Settings(model=str(qwen_path)))
+    try:
+        info = engine.info
+        # The catalog's target for this model is 8192 tokens; 24 GiB of RAM holds it at f16.
+        assert (info.n_ctx, info.kv_type) == (8192, "f16")
+        assert "8,192 ctx" in info.fit and "f16 KV" in info.fit
+    finally:
+        engine.close()

@@ -262,3 +262,14 @@ async def test_replay_and_rerun_from_the_palette(tmp_path: Path) -> None:
         turn = app.query_one(TurnView)
         assert len(turn.query(ToolCard)) == 2
         assert "from cache" in str(turn.query(ToolCard).first().title)
+
+
+async def test_the_fit_planners_choice_is_shown_when_the_model_is_ready() -> None:
+    import dataclasses
+
+    app, engine, _ = make_app(["ok<|im_end|>"])
+    engine._info = dataclasses.replace(engine.info, fit="CPU · 8,192 ctx · f16 KV")
+    async with app.run_test() as pilot:
+        await wait_idle(app, pilot)
+        shown = [n.message for n in app._notifications]
+        assert "CPU · 8,192 ctx · f16 KV" in shown

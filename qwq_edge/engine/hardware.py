@@ -32,6 +32,9 @@ BANDWIDTH_GBS: dict[str, float] = {
     "Apple M4 Max": 546, "Apple M4 Pro": 273, "Apple M4": 120,
 }  # fmt: skip
 
+# A desktop's dual-channel DDR5, for planning a machine we cannot measure.
+ASSUMED_RAM_BANDWIDTH = 60e9
+
 _SIZE = re.compile(r"^\s*([\d.]+)\s*([kmgt]?)(i?)b?\s*$", re.IGNORECASE)
 
 
@@ -183,5 +186,7 @@ def hypothetical(memory: int, device: str, ram: int | None = None, gpu: str = ""
         gpu_bytes=memory,
         backend="cuda",
         gpu_bandwidth=bandwidth_for(gpu) if gpu else None,
-        label=f"{gpu or 'CUDA GPU'}, {memory / GiB:.0f} GiB + {host / GiB:.0f} GiB RAM",
+        cpu_bandwidth=ASSUMED_RAM_BANDWIDTH,
+        label=f"{gpu or 'CUDA GPU'}, {memory / GiB:.0f} GiB + {host / GiB:.0f} GiB RAM "
+        f"(assumed {ASSUMED_RAM_BANDWIDTH / 1e9:.0f} GB/s)",
     )
