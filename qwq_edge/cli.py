@@ -95,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_offline.add_parsers(sub)
     cli_models.add_parsers(sub)
+    bench = sub.add_parser(
+        "bench", help="benchmark against llama-bench, a raw loop and the seed-style loop"
+    )
+    bench.add_argument("--quick", action="store_true", help="about a minute; no llama-bench")
+    bench.add_argument("--model", help="GGUF to measure (default: the Qwen2.5 0.5B test model)")
+    bench.add_argument("--threads", type=int, help="CPU threads (default: physical cores)")
+    bench.add_argument("--json", dest="json_path", help="where to write the JSON results")
     doctor = sub.add_parser(
         "doctor", help="build, GPU, model fit and paths: what qwq-edge will use here"
     )
@@ -321,6 +328,23 @@ def cmd_model_path(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from qwq_edge import config
+    from qwq_edge.bench.suite import run
+    from qwq_edge.paths import test_models_dir
+
+    if args.model:
+        model = config.resolve_model(config.Settings(model=args.model))
+    else:
+        model = test_models_dir() / config.DEFAULT_TEST_MODEL
+        if not model.is_file():
+            return _fail(f"no test model at {model}: run `make test-models` or pass --model")
+    json_path = Path(args.json_path) if args.json_path else None
+    return run(model, quick=args.quick, threads=args.threads, json_path=json_path)
+
+
 def _offline_commands() -> dict[str, Callable[[argparse.Namespace], int]]:
     from qwq_edge import cli_models, cli_offline
 
@@ -333,6 +357,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "tui": cmd_tui,
     "doctor": cmd_doctor,
     "model-path": cmd_model_path,
+    "bench": cmd_bench,
 }
 
 
@@ -340,7 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
     commands = {"ask", "chat", "tui", "sessions", "replay", "cache", "doctor", "model-path"}
-    commands |= {"models"}
+    commands |= {"models", "bench"}
     if not words or (words[0] not in commands and words[0] not in ("-h", "--help", "--version")):
         words = ["tui", *words]  # no command: the app, with any run options given
     args = parser.parse_args(words)

@@ -86,11 +86,15 @@ def test_grammar_makes_every_call_valid(engine: LlamaEngine) -> None:
     )
     ctx = engine.tokenize(prompt, trusted=True)
     hot = Sampling(temperature=1.0)
-    valid_with = valid_without = 0
+    valid_with = valid_without = resamples = 0
     for seed in range(20):
         gen = Generation()
         list(engine.stream(ctx, gen, sampling=hot, seed=seed, max_tokens=256, grammar=grammar))
         assert gen.stop == "eog"  # the grammar itself completed the object
+        checked, resampled = engine.grammar_checks
+        # Lazy: every token is checked, and only a rejected pick pays for the full grammar pass.
+        assert checked == len(gen.tokens) and resampled < checked
+        resamples += resampled
         tools.parse(gen.text, "seed")  # raises if not valid
         valid_with += 1
         free = Generation()
@@ -106,8 +110,10 @@ def test_grammar_makes_every_call_valid(engine: LlamaEngine) -> None:
             pass
     print(
         f"\nschema-valid calls at T=1.0: with grammar {valid_with}/20, without {valid_without}/20"
+        f"; {resamples} picks rejected and re-sampled under the grammar"
     )
     assert valid_with == 20
+    assert resamples > 0  # the rejection path ran, and every call still parsed
 
 
 def test_search_results_cannot_inject_tokens(engine: LlamaEngine, tavily: TavilyServer) -> None:

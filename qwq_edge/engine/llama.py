@@ -24,6 +24,7 @@ from qwq_edge.engine import native_log
 from qwq_edge.engine.base import Generation, ModelInfo
 from qwq_edge.engine.fit import ModelShape
 from qwq_edge.engine.gguf import GGUFInfo, check_architecture, read_gguf
+from qwq_edge.engine.grammar_sampler import LazyGrammarSampler
 from qwq_edge.engine.markers import MarkerScanner
 from qwq_edge.errors import GrammarError, ModelLoadError
 
@@ -136,6 +137,8 @@ class LlamaEngine:
             else None
         )
         self._pieces: dict[int, bytes] = {}
+        # (tokens checked against the grammar, tokens re-sampled under it) in the last call
+        self.grammar_checks = (0, 0)
         self._cancel: threading.Event | None = None
         self._abort_cb = llama_cpp.ggml_abort_callback(self._should_abort)
         self._no_abort = llama_cpp.ggml_abort_callback()
@@ -292,12 +295,17 @@ class LlamaEngine:
             result.stop = "context_full"
             return
         limit = min(max_tokens, room) if max_tokens > 0 else room
-        grammar_obj = None
+        lazy: list[LazyGrammarSampler] = []
         if grammar is not None:
             self.validate_grammar(grammar)
-            from llama_cpp.llama_grammar import LlamaGrammar
+            build_chain = llm._init_sampler
 
-            grammar_obj = LlamaGrammar.from_string(grammar)
+            def lazy_sampler(**kw: Any) -> LazyGrammarSampler:
+                lazy.append(LazyGrammarSampler(llm, grammar, build_chain(**kw)))
+                return lazy[-1]
+
+            # generate() builds its sampler on the first next(); this call gets ours.
+            llm._init_sampler = lazy_sampler  # type: ignore[method-assign,assignment]
         prefix = self._cached_prefix(context)
         stats.tokens_reused = prefix
         stats.tokens_evaluated = len(context) - prefix
@@ -322,7 +330,6 @@ class LlamaEngine:
             min_p=sampling.min_p,
             temp=sampling.temperature,
             repeat_penalty=sampling.repeat_penalty,
-            grammar=grammar_obj,
         )
         try:
             for token in gen:
@@ -368,6 +375,12 @@ class LlamaEngine:
             stats.tokens_evaluated = max(0, llm.n_tokens - prefix)
         finally:
             gen.close()
+            if grammar is not None:
+                del llm._init_sampler  # the class's method again
+                for sampler in lazy:
+                    self.grammar_checks = (sampler.checked, sampler.resampled)
+                    sampler.close()
+                llm._sampler = None
             self._set_abort(False)
             self._cancel = None
             result.text = "".join(chunks)

@@ -1,0 +1,100 @@
+"""llama-bench, the C++ upper bound: built once from the llama.cpp sources vendored in the
+llama-cpp-python sdist of the installed version, cached outside the checkout.
+
+The sdist comes from the package registry (``pip download --no-binary``), never a model hub.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "qwq-edge-bench"
+
+
+def llama_version() -> str:
+    import llama_cpp
+
+    return str(llama_cpp.__version__)
+
+
+def binary(version: str | None = None) -> Path:
+    return cache_dir() / f"llama-bench-{version or llama_version()}" / "llama-bench"
+
+
+def build(log: Path, jobs: int | None = None) -> Path:
+    """Build llama-bench for the installed llama-cpp-python version (minutes, once)."""
+    version = llama_version()
+    exe = binary(version)
+    if exe.is_file():
+        return exe
+    if shutil.which("cmake") is None:
+        raise RuntimeError("cmake is needed to build llama-bench (apt install cmake)")
+    work = cache_dir() / f"src-{version}"
+    work.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as out:
+        sdists = list(work.glob("llama_cpp_python-*.tar.gz"))
+        if not sdists:
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+                 f"llama-cpp-python=={version}", "-d", str(work)],
+                check=True, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            sdists = list(work.glob("llama_cpp_python-*.tar.gz"))
+        root = work / sdists[0].name.removesuffix(".tar.gz")
+        if not root.is_dir():
+            with tarfile.open(sdists[0]) as tar:
+                tar.extractall(work, filter="data")
+        src = root / "vendor" / "llama.cpp"
+        build_dir = work / "build"
+        # The same backend flags as the Python build (CMAKE_ARGS, e.g. -DGGML_CUDA=on).
+        extra = os.environ.get("CMAKE_ARGS", "").split()
+        subprocess.run(
+            ["cmake", "-S", str(src), "-B", str(build_dir), *extra, "-DCMAKE_BUILD_TYPE=Release",
+             "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF",
+             "-DLLAMA_BUILD_SERVER=OFF", "-DBUILD_SHARED_LIBS=OFF"],
+            check=True, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        subprocess.run(
+            ["cmake", "--build", str(build_dir), "--target", "llama-bench",
+             "-j", str(jobs or os.cpu_count() or 2)],
+            check=True, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    found = [build_dir / "bin" / "llama-bench", *build_dir.rglob("llama-bench")]
+    built = next((p for p in found if p.is_file()), None)
+    if built is None:
+        raise RuntimeError(f"llama-bench did not build; see {log}")
+    exe.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(built, exe)
+    return exe
+
+
+def run(
+    exe: Path, model: Path, threads: int, *, ngl: int = 0, tg: int = 128, pp: int = 512,
+    reps: int = 5,
+) -> dict[str, Any]:  # fmt: skip
+    """llama-bench's tg and pp tok/s (mean and stddev over ``reps``), same model and threads."""
+    out = subprocess.run(
+        [str(exe), "-m", str(model), "-t", str(threads), "-n", str(tg), "-p", str(pp),
+         "-r", str(reps), "-o", "json", "-ngl", str(ngl)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    rows = json.loads(out.stdout)
+    result: dict[str, Any] = {}
+    for row in rows:
+        key = "tg" if row.get("n_gen") else "pp"
+        result[key] = {
+            "avg": float(row["avg_ts"]),
+            "stddev": float(row.get("stddev_ts", 0.0)),
+            "samples": [float(x) for x in row.get("samples_ts", [])],
+        }
+    return result
