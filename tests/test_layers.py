@@ -22,6 +22,7 @@ RANK |= {
     "render": 3,
     "tui": 3,
     "__main__": 3,
+    "bench": 3,
 }
 
 

@@ -214,7 +214,8 @@ class Bench:
         from qwq_edge.tui.app import QwqEdgeApp
 
         settings = Settings(max_tokens=self.tokens, max_searches=0, sampling=self.sampling)
-        loader = lambda s: LlamaEngine(self.model, n_ctx=4096, log_path=self.log)  # noqa: E731
+        # The same model object as headless: one model in memory, one set of llama threads busy.
+        loader = lambda s: self.engine  # noqa: E731
         app = QwqEdgeApp(settings, engine_loader=loader, provider_factory=lambda s: NoSearch())
         async with app.run_test(size=(120, 40)) as pilot:
             while app.engine is None:
@@ -228,9 +229,7 @@ class Bench:
                 while app.running:
                     await pilot.pause(0.1)
             n, secs = app._gen
-            close = getattr(app.engine, "close", None)
-        if close is not None:
-            close()
+        self.llm.reset()
         return n / secs if secs else 0.0
 
     # -- a recorded 3-search session, replayed by every loop -------------------------------
