@@ -14,7 +14,6 @@ import resource
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -29,6 +28,7 @@ from qwq_edge.config import Sampling, Settings
 from qwq_edge.engine.base import Generation
 from qwq_edge.engine.fit import ModelShape
 from qwq_edge.engine.gguf import read_gguf
+from qwq_edge.engine.hardware import measure_ram_bandwidth
 from qwq_edge.engine.llama import LlamaEngine
 from qwq_edge.engine.markers import MarkerScanner
 from qwq_edge.events import SearchHit, Stats
@@ -401,7 +401,7 @@ class Bench:
         self.rows.append(Row("peak RSS, model loaded and decoding", "qwq-edge", peak / 2**20,
                              unit="MiB", ratio=peak / size,
                              note="ratio: ÷ GGUF file size"))  # fmt: skip
-        bw = measure_bandwidth(self.engine.info.threads)
+        bw = measure_ram_bandwidth(self.engine.info.threads)
         shape = ModelShape.from_gguf(read_gguf(self.model))
         per_token = shape.weight_bytes - shape.other_bytes  # every weight but the embeddings
         ceiling = bw / per_token
@@ -442,33 +442,6 @@ class Bench:
 def peak_rss() -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak if sys.platform == "darwin" else peak * 1024)  # bytes on macOS, KiB here
-
-
-def measure_bandwidth(threads: int, size: int = 512 << 20, repeats: int = 5) -> float:
-    """Bytes/s copying a large array with ``threads`` threads at once (read + write)."""
-    import numpy as np
-
-    n = max(1, threads)
-    src = np.ones(size // 8, dtype=np.float64)
-    dst = np.empty_like(src)
-    bounds = np.linspace(0, src.size, n + 1).astype(int)
-    best = float("inf")
-    for _ in range(repeats):
-        barrier = threading.Barrier(n + 1)
-
-        def copy(i: int, b: threading.Barrier = barrier) -> None:
-            b.wait()
-            np.copyto(dst[bounds[i] : bounds[i + 1]], src[bounds[i] : bounds[i + 1]])
-
-        workers = [threading.Thread(target=copy, args=(i,)) for i in range(n)]
-        for w in workers:
-            w.start()
-        barrier.wait()
-        t0 = time.perf_counter()
-        for w in workers:
-            w.join()
-        best = min(best, time.perf_counter() - t0)
-    return 2 * size / best
 
 
 def markdown(rows: list[Row]) -> str:

@@ -25,21 +25,13 @@ from qwq_edge.engine.base import Generation, ModelInfo
 from qwq_edge.engine.fit import ModelShape
 from qwq_edge.engine.gguf import GGUFInfo, check_architecture, read_gguf
 from qwq_edge.engine.grammar_sampler import LazyGrammarSampler
+from qwq_edge.engine.hardware import default_threads
 from qwq_edge.engine.markers import MarkerScanner
 from qwq_edge.errors import GrammarError, ModelLoadError
 
 _KV_TYPE_IDS = {"f16": 1, "q8_0": 8, "q4_0": 2}  # GGML_TYPE_*
 _ATTR_CONTROL = 1 << 3
 _ATTR_USER_DEFINED = 1 << 4
-
-
-def default_threads() -> int:
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS
-        n = os.cpu_count() or 1
-    # Past 8 logical CPUs assume SMT: llama.cpp decodes fastest on physical cores.
-    return n if n <= 8 else n // 2
 
 
 def kv_bytes(info: GGUFInfo, n_ctx: int, kv_type: str) -> int:
