@@ -22,6 +22,8 @@ class HubServer:
         self.cut_after: int | None = None  # next GET sends this many bytes, then hangs up
         self.fail_status: int | None = None  # every later GET answers this
         self.wrong_sha = False
+        self.cdn_host = "127.0.0.1"  # "localhost": the redirect leaves the Hub's host
+        self.auth: list[str | None] = []  # Authorization header of each CDN GET
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -49,7 +51,8 @@ class HubServer:
                     sha = "0" * 64
                 self.send_response(200 if cdn else 302)
                 if not cdn:
-                    self.send_header("Location", f"http://127.0.0.1:{server.port}/cdn/{key}")
+                    location = f"http://{server.cdn_host}:{server.port}/cdn/{key}"
+                    self.send_header("Location", location)
                 self.send_header("X-Repo-Commit", "a" * 40)
                 self.send_header("X-Linked-Etag", f'"{sha}"')
                 self.send_header("X-Linked-Size", str(len(data)))
@@ -66,6 +69,7 @@ class HubServer:
                 if not self.path.startswith("/cdn/"):
                     self._resolve()
                     return
+                server.auth.append(self.headers.get("Authorization"))
                 data = server.files.get(self.path[len("/cdn/") :])
                 if data is None or (server.fail_status and server.cut_after is None):
                     self.send_response(server.fail_status or 404)

@@ -120,3 +120,43 @@ def test_sizes_and_bandwidth_table() -> None:
     assert hardware.bandwidth_for("Apple M3") == 100e9
     assert hardware.bandwidth_for("Mystery Card") is None
     assert hardware.metal_working_set(64 * GiB) == 48 * GiB
+
+
+def test_explicit_q4_kv_still_offloads_partially(qwq: ModelShape) -> None:
+    p = plan(qwq, cuda(16, "RTX 4080"), Request(kv_type="q4_0", target_ctx=32768, min_ctx=16384))
+    assert p.kv_type == "q4_0" and 0 < p.n_gpu_layers < 64
+
+
+def test_tied_embeddings_count_as_the_head_and_empty_shapes_are_refused(
+    smollm_path: Path, tmp_path: Path
+) -> None:
+    import gguf
+
+    from qwq_edge.errors import ModelLoadError
+
+    smol = read_gguf(smollm_path)
+    assert not any(t.name == "output.weight" for t in smol.tensors)
+    embd = next(t for t in smol.tensors if t.name == "token_embd.weight")
+    assert ModelShape.from_gguf(smol).output_bytes >= (embd.nbytes or 0) > 1 << 20
+    bad = tmp_path / "empty.gguf"
+    w = gguf.GGUFWriter(str(bad), "qwen2")
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_ti_data_to_file()
+    w.close()
+    with pytest.raises(ModelLoadError, match="attention shape"):
+        ModelShape.from_gguf(read_gguf(bad))
+
+
+def test_gpu_build_with_unknown_gpu_memory_still_offloads(
+    qwen_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qwq_edge.agent import factory
+    from qwq_edge.config import Settings
+
+    monkeypatch.setattr(factory, "can_offload", lambda: True)
+    monkeypatch.setattr(hardware, "this_machine", lambda offload: Memory(ram_bytes=24 * GiB))
+    p = factory.plan_model(Settings(), qwen_path)
+    assert p.all_on_gpu and p.llama_gpu_layers == -1 and "GPU memory unknown" in p.notes[-1]
+    p = factory.plan_model(Settings(n_gpu_layers=10), qwen_path)
+    assert p.n_gpu_layers == 10 and p.llama_gpu_layers == 10

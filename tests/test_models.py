@@ -216,3 +216,15 @@ def test_auto_settings_load_the_real_model_with_the_planned_fit(qwen_path: Path)
         assert "8,192 ctx" in info.fit and "f16 KV" in info.fit
     finally:
         engine.close()
+
+
+def test_the_hub_token_never_leaves_the_hub_host(
+    hub: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_secret_token_123")
+    pull(REPO, FILE, tmp_path / FILE)
+    assert hub.auth[-1] == "Bearer hf_secret_token_123"  # same host: the Hub itself
+    hub.cdn_host = "localhost"  # a signed storage URL elsewhere
+    (tmp_path / FILE).unlink()
+    pull(REPO, FILE, tmp_path / FILE)
+    assert hub.auth[-1] is None and (tmp_path / FILE).read_bytes() == DATA

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import cast
 
@@ -40,8 +41,21 @@ def plan_model(
     when an explicit setting cannot fit."""
     header = read_gguf(path)
     check_architecture(header)
-    mem = memory or hardware.this_machine(can_offload())
-    return fit.plan(fit.ModelShape.from_gguf(header), mem, fit_request(settings, where))
+    offload = memory is None and can_offload()
+    mem = memory or hardware.this_machine(offload)
+    shape = fit.ModelShape.from_gguf(header)
+    request = fit_request(settings, where)
+    if offload and mem.gpu_bytes <= 0:
+        # The build offloads (ROCm, Vulkan, CUDA without nvidia-smi...) but we cannot see the
+        # GPU's memory: plan the context against RAM and offload as asked, or everything.
+        plan = fit.plan(shape, mem, dataclasses.replace(request, n_gpu_layers=None))
+        ngl = -1 if settings.n_gpu_layers is None else settings.n_gpu_layers
+        n = shape.layers if ngl < 0 else min(ngl, shape.layers)
+        note = "GPU memory unknown: offloading as configured, context planned against RAM"
+        return dataclasses.replace(
+            plan, n_gpu_layers=n, all_on_gpu=n == shape.layers, notes=(*plan.notes, note)
+        )
+    return fit.plan(shape, mem, request)
 
 
 def load_engine(

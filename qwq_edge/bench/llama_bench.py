@@ -6,6 +6,7 @@ The sdist comes from the package registry (``pip download --no-binary``), never 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -28,7 +29,10 @@ def llama_version() -> str:
 
 
 def binary(version: str | None = None) -> Path:
-    return cache_dir() / f"llama-bench-{version or llama_version()}" / "llama-bench"
+    """Cached per version and per backend flags (a CPU build must not stand in for CUDA)."""
+    flags = os.environ.get("CMAKE_ARGS", "").strip()
+    tag = hashlib.sha256(flags.encode()).hexdigest()[:8] if flags else "cpu"
+    return cache_dir() / f"llama-bench-{version or llama_version()}-{tag}" / "llama-bench"
 
 
 def build(log: Path, jobs: int | None = None) -> Path:
@@ -55,7 +59,7 @@ def build(log: Path, jobs: int | None = None) -> Path:
             with tarfile.open(sdists[0]) as tar:
                 tar.extractall(work, filter="data")
         src = root / "vendor" / "llama.cpp"
-        build_dir = work / "build"
+        build_dir = work / f"build-{exe.parent.name}"
         # The same backend flags as the Python build (CMAKE_ARGS, e.g. -DGGML_CUDA=on).
         extra = os.environ.get("CMAKE_ARGS", "").split()
         subprocess.run(
@@ -85,7 +89,7 @@ def run(
     """llama-bench's tg and pp tok/s (mean and stddev over ``reps``), same model and threads."""
     out = subprocess.run(
         [str(exe), "-m", str(model), "-t", str(threads), "-n", str(tg), "-p", str(pp),
-         "-r", str(reps), "-o", "json", "-ngl", str(ngl)],
+         "-r", str(reps), "-o", "json", "-ngl", str(ngl), "-fa", "1"],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     rows = json.loads(out.stdout)

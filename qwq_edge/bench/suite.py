@@ -379,7 +379,7 @@ class Bench:
         )
         ctx = self.engine.tokenize(prompt, trusted=True)
         with_g, without = [], []
-        for seed in range(self.runs + 1):
+        for seed in range(self.runs + 1):  # the first is a warm-up, not counted
             gen = Generation()
             list(self.engine.stream(ctx, gen, sampling=self.sampling, seed=seed, max_tokens=64,
                                     grammar=gbnf))  # fmt: skip
@@ -387,6 +387,9 @@ class Bench:
             raw = loops.raw_generate(self.llm, ctx, gen.stats.tokens_generated, self.sampling, seed)
             without.append((raw.generated - 1) / raw.decode_s)
             self.llm.reset()
+            if seed == 0:
+                with_g.pop()
+                without.pop()
         base = statistics.median(without)
         self.rows.append(Row("tool-call JSON decode", "raw (no grammar)", *spread(without),
                              unit="tok/s", ratio=1.0))  # fmt: skip
@@ -410,6 +413,8 @@ class Bench:
         self.rows.append(Row("decode ceiling (bandwidth ÷ bytes per token)", "this machine",
                              ceiling, unit="tok/s",
                              note=f"{per_token / 1e6:.0f} MB read per token"))  # fmt: skip
+        if self.engine.info.n_gpu_layers:  # RAM bandwidth says nothing about a GPU's decode
+            return
         for name in ("raw", "qwq-edge"):
             self.rows.append(Row("decode as % of the ceiling", name,
                                  100 * self.decode[name] / ceiling, unit="%"))  # fmt: skip

@@ -75,8 +75,15 @@ class ModelShape:
         emb = int(info.arch_value("embedding_length", 0) or 0)
         k_dim = int(info.arch_value("attention.key_length", emb // heads) or emb // heads)
         v_dim = int(info.arch_value("attention.value_length", emb // heads) or emb // heads)
+        if layers <= 0 or kv_heads <= 0 or k_dim + v_dim <= 0:
+            raise ModelLoadError(
+                f"{info.path.name} has no usable attention shape in its header (block_count, "
+                "head_count_kv, embedding_length); the file may be corrupt"
+            )
         per_layer = [0] * layers
         output = other = 0
+        head = any(t.name == "output.weight" for t in info.tensors)
+        embeddings = 0
         for t in info.tensors:
             n = t.nbytes or 0
             m = _LAYER.match(t.name)
@@ -86,8 +93,10 @@ class ModelShape:
                 output += n
             else:
                 other += n
-        if output == 0:  # tied embeddings: llama.cpp puts a copy of them on the GPU as the head
-            output = other
+                if t.name == "token_embd.weight":
+                    embeddings = n
+        if not head:  # tied embeddings: llama.cpp puts a copy of them on the GPU as the head
+            output += embeddings
         return cls(
             name=info.name,
             layers=layers,
@@ -288,20 +297,26 @@ def _choose(shape: ModelShape, mem: Memory, req: Request, need: int) -> tuple[in
     if mem.gpu_budget <= 0:
         return first(0, kvs)
     good = [k for k in kvs if k != "q4_0"]
-    found = first(shape.layers, good)
-    if found:
-        return found
+    last = [k for k in kvs if k == "q4_0"]
+
+    def partial(options: list[str]) -> tuple[int, str] | None:
+        best: tuple[float, int, str] | None = None
+        for k in options:
+            n = _gpu_layers_for(shape, mem, need, k)
+            if n and _max_ctx(shape, mem, n, k) >= need:
+                speed = ceiling(shape, mem, n) or float(n)
+                if best is None or speed > best[0] * 1.02:
+                    best = (speed, n, k)
+        return (best[1], best[2]) if best else None
+
     # Part of the model on the GPU with a good KV cache beats q4_0 KV, which hurts tool calls.
-    best: tuple[float, int, str] | None = None
-    for k in good:
-        n = _gpu_layers_for(shape, mem, need, k)
-        if n and _max_ctx(shape, mem, n, k) >= need:
-            speed = ceiling(shape, mem, n) or float(n)
-            if best is None or speed > best[0] * 1.02:
-                best = (speed, n, k)
-    if best:
-        return best[1], best[2]
-    return first(shape.layers, [k for k in kvs if k == "q4_0"]) or first(0, kvs)
+    return (
+        first(shape.layers, good)
+        or partial(good)
+        or first(shape.layers, last)
+        or partial(last)
+        or first(0, kvs)
+    )
 
 
 def plan(shape: ModelShape, mem: Memory, req: Request | None = None) -> Plan:

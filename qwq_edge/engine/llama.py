@@ -293,11 +293,10 @@ class LlamaEngine:
             build_chain = llm._init_sampler
 
             def lazy_sampler(**kw: Any) -> LazyGrammarSampler:
+                llm.__dict__.pop("_init_sampler", None)  # this generate() call only
                 lazy.append(LazyGrammarSampler(llm, grammar, build_chain(**kw)))
                 return lazy[-1]
 
-            # generate() builds its sampler on the first next(); this call gets ours.
-            llm._init_sampler = lazy_sampler  # type: ignore[method-assign,assignment]
         prefix = self._cached_prefix(context)
         stats.tokens_reused = prefix
         stats.tokens_evaluated = len(context) - prefix
@@ -314,6 +313,9 @@ class LlamaEngine:
         t_first = t0
         if stats.tokens_evaluated > 1:
             self._set_abort(True)
+        if grammar is not None:
+            # generate() builds its sampler on the first next(); that call gets ours.
+            llm._init_sampler = lazy_sampler  # type: ignore[method-assign,assignment]
         gen = llm.generate(
             list(context[prefix:]),
             reset=False,
@@ -368,7 +370,7 @@ class LlamaEngine:
         finally:
             gen.close()
             if grammar is not None:
-                del llm._init_sampler  # the class's method again
+                llm.__dict__.pop("_init_sampler", None)  # the class's method again
                 for sampler in lazy:
                     self.grammar_checks = (sampler.checked, sampler.resampled)
                     sampler.close()

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from qwq_edge.errors import QwqEdgeError
 
@@ -161,6 +162,9 @@ def pull(
                 f"{free / 1e9:.1f} GB is free in {dest.parent}"
             )
     headers = build_hf_headers()
+    if urlsplit(meta.location).netloc != urlsplit(url).netloc:
+        # A signed URL on a storage host: the Hub token must not leave the Hub.
+        headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
     try:
         with part.open("ab") as f:
             http_get(
