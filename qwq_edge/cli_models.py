@@ -88,7 +88,7 @@ def _draw(p: Progress) -> None:
 
 
 def cmd_pull(spec: str, use: bool) -> int:
-    from qwq_edge.store.pull import PullError, offline, pull
+    from qwq_edge.store.pull import pull, refuse_if_offline
 
     model, quant = catalog.find(spec)
     dest = catalog.local_path(model, quant)
@@ -97,12 +97,8 @@ def cmd_pull(spec: str, use: bool) -> int:
         raise ConfigError(f"{model.name} is not pulled from the Hub: {where}")
     if dest.is_file():
         print(f"{model.name}:{quant.name} is already at {dest}")
-    elif offline():
-        raise PullError(
-            "HF_HUB_OFFLINE is set, so nothing can be downloaded; copy the .gguf onto this "
-            "machine and run `qwq-edge models add PATH --name NAME`"
-        )
     else:
+        refuse_if_offline()
         print(f"pulling {model.repo}/{quant.file} ({_human(quant.size)}) into {dest.parent}")
         last = [0.0, 0.0]  # last draw time, whether anything was drawn
 

@@ -18,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
+from qwq_edge.bench.suite import NoSearch  # noqa: E402
 from qwq_edge.config import Settings  # noqa: E402
 from qwq_edge.engine.llama import LlamaEngine  # noqa: E402
 from qwq_edge.errors import ModelLoadError  # noqa: E402
@@ -39,16 +40,6 @@ from qwq_edge.store.recorder import Recorder  # noqa: E402
 from qwq_edge.tui.app import QwqEdgeApp  # noqa: E402
 
 QUESTION = "Write a long story about a lighthouse keeper and a storm."
-
-
-class NoSearch:
-    name = "none"
-
-    def unavailable(self) -> str | None:
-        return "search off for this measurement"
-
-    def search(self, query: str, *, max_results: int) -> object:
-        raise AssertionError
 
 
 async def launch(model: Path) -> tuple[float, float]:

@@ -53,6 +53,14 @@ def offline() -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def refuse_if_offline() -> None:
+    if offline():
+        raise PullError(
+            "HF_HUB_OFFLINE is set, so nothing can be downloaded; copy the .gguf onto this "
+            "machine and run `qwq-edge models add PATH --name NAME`"
+        )
+
+
 def endpoint() -> str:
     return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
 
@@ -129,11 +137,7 @@ def pull(
 
     Returns ``dest``. A sha256 mismatch deletes the partial file and raises PullError;
     Ctrl+C keeps it for the next attempt."""
-    if offline():
-        raise PullError(
-            "HF_HUB_OFFLINE is set, so nothing can be downloaded; copy the .gguf onto this "
-            "machine and run `qwq-edge models add PATH --name NAME`"
-        )
+    refuse_if_offline()
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
     from huggingface_hub.file_download import http_get
     from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
