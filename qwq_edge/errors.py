@@ -2,40 +2,53 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+# Every kind an error (or a refused tool call) can have: the journal, ``--json`` and the
+# front ends branch on these, so they are closed.
+ErrorKind = Literal[
+    "error", "config", "model", "context_full", "grammar", "cancelled", "journal", "pull",
+    # search and the cache
+    "search", "no_key", "auth", "bad_request", "forbidden", "rate", "server", "timeout",
+    "network", "offline", "went_offline", "replay", "import", "export",
+    # tool calls the agent refused, and turns it ended
+    "invalid", "unavailable", "budget", "max_tokens",
+]  # fmt: skip
+
 
 class QwqEdgeError(Exception):
     """Base class: ``str(err)`` is shown to the user as is."""
 
-    kind = "error"
+    kind: ErrorKind = "error"
 
 
 class ConfigError(QwqEdgeError):
-    kind = "config"
+    kind: ErrorKind = "config"
 
 
 class ModelLoadError(QwqEdgeError):
     """The GGUF could not be used (missing, not a GGUF, corrupt, wrong architecture, no memory)."""
 
-    kind = "model"
+    kind: ErrorKind = "model"
 
 
 class ContextFullError(QwqEdgeError):
-    kind = "context_full"
+    kind: ErrorKind = "context_full"
 
 
 class GrammarError(QwqEdgeError):
     """A grammar failed validation; it never reaches llama.cpp's sampler (which would crash)."""
 
-    kind = "grammar"
+    kind: ErrorKind = "grammar"
 
 
 class Cancelled(QwqEdgeError):
-    kind = "cancelled"
+    kind: ErrorKind = "cancelled"
 
 
 class SearchError(QwqEdgeError):
     """A search failed. ``kind`` classifies it; the message never contains the API key."""
 
-    def __init__(self, message: str, kind: str = "search") -> None:
+    def __init__(self, message: str, kind: ErrorKind = "search") -> None:
         super().__init__(message)
         self.kind = kind

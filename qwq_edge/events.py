@@ -11,9 +11,13 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args, get_type_hints
+from typing import Any, Literal, NoReturn, get_args, get_type_hints
+
+from qwq_edge.errors import ErrorKind
 
 FinishReason = Literal["eos", "budget", "cancelled", "error", "context_full", "max_tokens"]
+NoticeKind = Literal["info", "no_search", "offline", "context", "journal"]
+Recognized = Literal["tag", "bare", "forced"]  # how a tool call was found in the output
 
 
 def _now() -> float:
@@ -80,7 +84,7 @@ class ToolCall:
     raw: str
     inside_think: bool
     forced: bool = False  # the app opened the call (--min-searches), the model wrote the query
-    recognized: str = "tag"  # "tag", "bare" (untagged JSON) or "forced"
+    recognized: Recognized = "tag"  # "bare": untagged JSON; "forced": --min-searches
     t: float = field(default_factory=_now)
 
 
@@ -94,7 +98,7 @@ class ToolResult:
     cached: bool = False
     offline: bool = False
     error: str | None = None
-    error_kind: str | None = None
+    error_kind: ErrorKind | None = None
     searches_left: int = 0
     seconds: float = 0.0
     t: float = field(default_factory=_now)
@@ -127,14 +131,14 @@ class Notice:
     """Something the user should know that does not stop the turn (no key, offline, ...)."""
 
     message: str
-    kind: str = "info"
+    kind: NoticeKind = "info"
     t: float = field(default_factory=_now)
 
 
 @dataclass(frozen=True)
 class ErrorEvent:
     message: str
-    kind: str = "error"
+    kind: ErrorKind = "error"
     t: float = field(default_factory=_now)
 
 
@@ -165,6 +169,12 @@ Event = (
     | FinalAnswer
     | Finished
 )
+
+
+def assert_never(event: NoReturn) -> NoReturn:
+    """The last case of a ``match`` over ``Event``: mypy fails wherever a new event type is
+    not handled, and at run time an unknown event is a bug, not something to skip."""
+    raise AssertionError(f"unhandled event {event!r}")
 
 
 def _type_name(cls: type) -> str:

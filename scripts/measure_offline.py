@@ -20,8 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from qwq_edge.render import TextRenderer
+
 from qwq_edge.agent.loop import Agent
-from qwq_edge.config import Sampling, Settings
 from qwq_edge.engine.llama import LlamaEngine
 from qwq_edge.events import (
     AnswerDelta,
@@ -37,9 +38,9 @@ from qwq_edge.events import (
     ToolResult,
 )
 from qwq_edge.paths import test_models_dir
-from qwq_edge.render import TextRenderer
 from qwq_edge.search.base import SearchResponse
 from qwq_edge.search.cache import CachedProvider, SearchCache, _encode, cache_key
+from qwq_edge.settings import Sampling, Settings
 from qwq_edge.store.journal import Journal
 from qwq_edge.store.recorder import Recorder
 

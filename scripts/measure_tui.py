@@ -19,7 +19,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
 from qwq_edge.bench.suite import NoSearch  # noqa: E402
-from qwq_edge.config import Settings  # noqa: E402
 from qwq_edge.engine.llama import LlamaEngine  # noqa: E402
 from qwq_edge.errors import ModelLoadError  # noqa: E402
 from qwq_edge.events import (  # noqa: E402
@@ -35,6 +34,7 @@ from qwq_edge.events import (  # noqa: E402
     ToolResult,
 )
 from qwq_edge.paths import test_models_dir  # noqa: E402
+from qwq_edge.settings import Settings  # noqa: E402
 from qwq_edge.store.journal import Journal  # noqa: E402
 from qwq_edge.store.recorder import Recorder  # noqa: E402
 from qwq_edge.tui.app import QwqEdgeApp  # noqa: E402

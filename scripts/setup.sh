@@ -35,6 +35,20 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
 fi
 
 pip() { "$PY" -m pip --disable-pip-version-check "$@"; }
+
+# llama.cpp's AMX kernels execute tile instructions without a tile configuration on some
+# AMX machines (seen on a Sapphire Rapids VM: SIGILL at `tilezero` in ggml_backend_amx_mul_mat
+# on the first batched decode). There, build for this CPU's own features minus AMX.
+cpu_flags() {
+  [ "$(uname -s)" = Linux ] && grep -qw amx_tile /proc/cpuinfo 2>/dev/null || return 0
+  local flags="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+  local pair
+  for pair in avx:AVX avx2:AVX2 avx_vnni:AVX_VNNI fma:FMA f16c:F16C bmi2:BMI2 avx512f:AVX512 \
+      avx512vbmi:AVX512_VBMI avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16; do
+    grep -qw "${pair%%:*}" /proc/cpuinfo && flags="$flags -DGGML_${pair##*:}=ON"
+  done
+  echo "$flags"
+}
 offload() { "$PY" -c 'import llama_cpp, sys; sys.exit(0 if llama_cpp.llama_supports_gpu_offload() else 1)' 2>/dev/null; }
 have_llama() { "$PY" -c 'import llama_cpp' 2>/dev/null; }
 
@@ -42,7 +56,13 @@ case "$GPU" in
   cpu)
     if ! have_llama; then
       echo "building llama-cpp-python for CPU (about 5 minutes on 2 cores; cached afterwards) ..."
-      pip install -q "$LLAMA_SPEC"
+      flags=$(cpu_flags)
+      if [ -n "$flags" ]; then
+        # --no-cache-dir: pip's wheel cache does not key on CMAKE_ARGS.
+        CMAKE_ARGS="$flags" pip install -q --no-cache-dir "$LLAMA_SPEC"
+      else
+        pip install -q "$LLAMA_SPEC"
+      fi
     fi
     ;;
   cuda|metal)

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from qwq_edge.agent.loop import Agent
-from qwq_edge.config import Sampling, Settings
 from qwq_edge.errors import SearchError
 from qwq_edge.events import Event, FinalAnswer, QuestionAsked, SessionStarted, Source, ToolResult
 from qwq_edge.search.base import SearchProvider, SearchResponse
 from qwq_edge.search.cache import normalize
+from qwq_edge.settings import Sampling, Settings
 
 
 class ReplaySearch:

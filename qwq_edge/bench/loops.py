@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from qwq_edge.config import Sampling
+from qwq_edge.settings import Sampling
 
 SEED_STOP = re.compile(r"<tool_call>(.*?)</tool_call>\s*$|<\|im_end\|>\s*$", re.S)
 NAIVE_STOP = ["</tool_call>", "<|im_end|>"]

@@ -24,15 +24,15 @@ from qwq_edge import __version__
 from qwq_edge.agent.loop import Agent
 from qwq_edge.agent.tools import ToolRegistry
 from qwq_edge.bench import loops
-from qwq_edge.config import Sampling, Settings
 from qwq_edge.engine.base import Generation
-from qwq_edge.engine.fit import ModelShape
-from qwq_edge.engine.gguf import read_gguf
-from qwq_edge.engine.hardware import measure_ram_bandwidth
-from qwq_edge.engine.llama import LlamaEngine
-from qwq_edge.engine.markers import MarkerScanner
-from qwq_edge.events import SearchHit, Stats
+from qwq_edge.engine.stops import MarkerScanner
+from qwq_edge.events import AnswerDelta, Event, SearchHit, Stats, ThinkingDelta
+from qwq_edge.models.fit import ModelShape
+from qwq_edge.models.gguf import read_gguf
+from qwq_edge.models.hardware import measure_ram_bandwidth
+from qwq_edge.runtime import load_engine, run_turn
 from qwq_edge.search.base import SearchResponse
+from qwq_edge.settings import Sampling, Settings
 
 STORY = "Write a long, detailed story about a lighthouse keeper and a storm."
 RESEARCH = "Who won the 2022 FIFA World Cup, who scored in the final, and where was it played?"
@@ -109,7 +109,7 @@ class NoSearch:
 class Recording:
     """The engine, keeping every call's context and outcome (to replay the session)."""
 
-    def __init__(self, engine: LlamaEngine) -> None:
+    def __init__(self, engine: Any) -> None:
         self.engine = engine
         self.calls: list[tuple[list[int], Generation]] = []
 
@@ -134,7 +134,7 @@ class Bench:
         self.tokens = 64 if quick else 256
         self.contexts = (1024,) if quick else (2048, 8192)
         n_ctx = 4096 if quick else 10240
-        self.engine = LlamaEngine(model, n_ctx=n_ctx, threads=threads, log_path=log)
+        self.engine = load_engine(Settings(n_ctx=n_ctx, threads=threads), path=model, log_path=log)
         self.llm: Any = self.engine._llm
         self.sampling = Sampling(seed=7)
         self.rows: list[Row] = []
@@ -152,11 +152,15 @@ class Bench:
         t0 = time.perf_counter()
         first = None
         gen: list[Stats] = []
-        for e in agent.ask(STORY):
+
+        def consume(e: Event) -> None:
+            nonlocal first
             if isinstance(e, Stats) and e.phase == "generate":
                 gen.append(e)
-            elif first is None and type(e).__name__ in ("ThinkingDelta", "AnswerDelta"):
+            elif first is None and isinstance(e, (ThinkingDelta, AnswerDelta)):
                 first = time.perf_counter() - t0
+
+        run_turn(agent, STORY, consume)
         n = sum(s.tokens_generated for s in gen)
         rate = (n - len(gen)) / sum(s.gen_seconds for s in gen)
         prompt = agent.context[: gen[0].tokens_reused + gen[0].tokens_evaluated]
@@ -405,7 +409,7 @@ class Bench:
                              unit="MiB", ratio=peak / size,
                              note="ratio: ÷ GGUF file size"))  # fmt: skip
         bw = measure_ram_bandwidth(self.engine.info.threads)
-        shape = ModelShape.from_gguf(read_gguf(self.model))
+        shape = ModelShape.from_gguf(read_gguf(self.model, check_data=False))
         per_token = shape.weight_bytes - shape.other_bytes  # every weight but the embeddings
         ceiling = bw / per_token
         self.rows.append(Row("memory bandwidth (numpy copy)", "this machine", bw / 1e9,

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from qwq_edge.config import Sampling
+from qwq_edge.settings import Sampling
 
 StopReason = Literal["eog", "marker", "max_tokens", "cancelled", "context_full"]
 

@@ -19,70 +19,44 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from qwq_edge.config import KvType, Sampling
 from qwq_edge.engine import native_log
 from qwq_edge.engine.base import Generation, ModelInfo
-from qwq_edge.engine.fit import ModelShape
-from qwq_edge.engine.gguf import GGUFInfo, check_architecture, read_gguf
 from qwq_edge.engine.grammar_sampler import LazyGrammarSampler
-from qwq_edge.engine.hardware import default_threads
-from qwq_edge.engine.markers import MarkerScanner
+from qwq_edge.engine.stops import StopRules
 from qwq_edge.errors import GrammarError, ModelLoadError
+from qwq_edge.models import ModelFile, Plan
+from qwq_edge.models.fit import ModelShape
+from qwq_edge.models.hardware import default_threads
+from qwq_edge.settings import Sampling
 
 _KV_TYPE_IDS = {"f16": 1, "q8_0": 8, "q4_0": 2}  # GGML_TYPE_*
 _ATTR_CONTROL = 1 << 3
 _ATTR_USER_DEFINED = 1 << 4
 
 
-def kv_bytes(info: GGUFInfo, n_ctx: int, kv_type: str) -> int:
-    """KV cache size for ``n_ctx`` tokens, from the header alone."""
-    return ModelShape.from_gguf(info).kv_bytes(n_ctx, kv_type)
-
-
-def _total_ram() -> int | None:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
 class LlamaEngine:
-    """A GGUF loaded through llama-cpp-python, with one persistent KV cache."""
+    """A GGUF loaded through llama-cpp-python, with one persistent KV cache.
+
+    It loads the checked ``ModelFile`` exactly as the ``Plan`` says: the header was read and
+    the memory planned in ``models/``, once."""
 
     def __init__(
         self,
-        path: str | Path,
+        model: ModelFile,
+        plan: Plan,
         *,
-        n_ctx: int = 16384,
-        n_gpu_layers: int | None = None,
-        flash_attn: bool = True,
-        kv_type: KvType = "f16",
         threads: int | None = None,
         log_path: Path | None = None,
-        fit: str = "",
     ) -> None:
-        header = read_gguf(path)
-        check_architecture(header)
         import llama_cpp
 
         if log_path is not None:
             native_log.route_to(log_path)
-        offload = bool(llama_cpp.llama_supports_gpu_offload())
-        ngl = n_gpu_layers if n_gpu_layers is not None else (-1 if offload else 0)
-        if not offload:
-            ngl = 0
-        if kv_type != "f16" and not flash_attn:
-            raise ModelLoadError(f"kv_type {kv_type} needs flash_attn = true (llama.cpp rule)")
-        kv = kv_bytes(header, n_ctx, kv_type)
-        ram = _total_ram()
-        if ngl == 0 and ram is not None and header.file_size + kv > ram:
-            raise ModelLoadError(
-                f"a {n_ctx}-token context does not fit: {header.path.name} needs "
-                f"{header.file_size / 2**30:.1f} GiB + {kv / 2**30:.1f} GiB of KV cache, this "
-                f"machine has {ram / 2**30:.1f} GiB; lower --n-ctx"
-            )
+        if plan.kv_type != "f16" and not plan.flash_attn:
+            raise ModelLoadError(f"kv_type {plan.kv_type} needs flash_attn = true (llama.cpp rule)")
+        n_ctx = plan.n_ctx
         n_threads = threads or default_threads()
-        kv_id = _KV_TYPE_IDS[kv_type]
+        kv_id = _KV_TYPE_IDS[plan.kv_type]
         sink = native_log.log_file()
         try:
             # verbose=True: with False, llama-cpp-python dup2()s fds 1 and 2 to /dev/null while
@@ -90,10 +64,10 @@ class LlamaEngine:
             # our file through llama_log_set; Python-level prints are redirected here.
             with contextlib.redirect_stderr(sink or open(os.devnull, "w")):
                 self._llm = llama_cpp.Llama(
-                    model_path=str(header.path),
+                    model_path=str(model.path),
                     n_ctx=n_ctx,
-                    n_gpu_layers=ngl,
-                    flash_attn=flash_attn,
+                    n_gpu_layers=plan.llama_gpu_layers,
+                    flash_attn=plan.flash_attn,
                     type_k=kv_id,
                     type_v=kv_id,
                     n_threads=n_threads,
@@ -101,12 +75,11 @@ class LlamaEngine:
                     verbose=True,
                 )
         except ValueError as exc:
-            raise self._load_error(header, str(exc), n_ctx, kv_type) from None
+            raise _load_error(model, plan, str(exc)) from None
         self._llm.verbose = False
         logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)
         self._lib = llama_cpp
         self._vocab = self._llm._model.vocab
-        self._header = header
         n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
         specials = [
             t
@@ -136,49 +109,31 @@ class LlamaEngine:
         self._no_abort = llama_cpp.ggml_abort_callback()
         template = str(self._llm.metadata.get("tokenizer.chat_template", ""))
         self._info = ModelInfo(
-            path=str(header.path),
-            name=header.name,
-            architecture=header.architecture,
-            quant=header.quant,
-            file_size=header.file_size,
+            path=str(model.path),
+            name=model.name,
+            architecture=model.architecture,
+            quant=model.quant,
+            file_size=model.file_size,
             # llama.cpp pads the context (600 -> 768) but llama-cpp-python's token buffer
             # keeps the requested size: the smaller one is the real limit.
             n_ctx=min(self._llm.n_ctx(), n_ctx),
-            n_ctx_train=int(header.arch_value("context_length", 0)),
-            n_layers=int(header.arch_value("block_count", 0)),
-            n_gpu_layers=(
-                0
-                if ngl == 0
-                else min(ngl if ngl > 0 else 10**9, header.arch_value("block_count", 0) + 1)
-            ),
-            gpu_offload=offload,
+            n_ctx_train=model.ctx_train,
+            n_layers=model.layers,
+            n_gpu_layers=plan.n_gpu_layers,
+            gpu_offload=bool(llama_cpp.llama_supports_gpu_offload()),
             n_vocab=n_vocab,
             reasoning="</think>" in self._special_text or "<think>" in template,
-            kv_type=kv_type,
-            flash_attn=flash_attn,
+            kv_type=plan.kv_type,
+            flash_attn=plan.flash_attn,
             threads=n_threads,
-            fit=fit,
+            fit=plan.summary() + "".join(f"; {n}" for n in plan.notes),
         )
         if self.token_id("<|im_start|>") is None or self.token_id("<|im_end|>") is None:
             self.close()
             raise ModelLoadError(
-                f"{header.path.name} has no ChatML tokens (<|im_start|>, <|im_end|>); "
+                f"{model.path.name} has no ChatML tokens (<|im_start|>, <|im_end|>); "
                 "qwq-edge needs a Qwen-family chat model such as QwQ-32B"
             )
-
-    @staticmethod
-    def _load_error(header: GGUFInfo, message: str, n_ctx: int, kv_type: str) -> ModelLoadError:
-        if "context" in message:
-            gib = kv_bytes(header, n_ctx, kv_type) / 2**30
-            return ModelLoadError(
-                f"not enough memory for a {n_ctx}-token context ({gib:.1f} GiB of KV cache on top "
-                f"of the {header.file_size / 2**30:.1f} GiB model); lower --n-ctx or use "
-                "kv_type q8_0"
-            )
-        return ModelLoadError(
-            f"llama.cpp could not load {header.path.name} ({header.architecture}, {header.quant}); "
-            "the file may be corrupt (download it again) or need a newer llama-cpp-python"
-        )
 
     # -- Engine protocol -------------------------------------------------------------
 
@@ -278,15 +233,21 @@ class LlamaEngine:
         cancel: threading.Event | None = None,
     ) -> Iterator[str]:
         llm = self._llm
-        n_ctx = self._info.n_ctx
         stats = result.stats
         if not context:
             raise ValueError("stream() needs at least one context token")
-        room = n_ctx - len(context)
-        if room <= 0:
-            result.stop = "context_full"
+        rules = StopRules(
+            result,
+            n_ctx=self._info.n_ctx,
+            context_len=len(context),
+            max_tokens=max_tokens,
+            eog=self._eog,
+            markers=markers,
+            line_start=line_start,
+            cancel=cancel,
+        )
+        if rules.no_room():
             return
-        limit = min(max_tokens, room) if max_tokens > 0 else room
         lazy: list[LazyGrammarSampler] = []
         if grammar is not None:
             self.validate_grammar(grammar)
@@ -303,12 +264,15 @@ class LlamaEngine:
         llm.n_tokens = prefix
         llm.set_seed(seed & 0xFFFFFFFF)
         self._cancel = cancel
-        scanner = MarkerScanner(markers, line_start=line_start)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        eog = self._eog
         pieces = self._pieces
-        chunks: list[str] = []
-        length = 0
+
+        def decode(token: int) -> str:
+            piece = pieces.get(token)
+            if piece is None:
+                piece = pieces[token] = self._piece(token)
+            return decoder.decode(piece)
+
         t0 = time.perf_counter()
         t_first = t0
         if stats.tokens_evaluated > 1:
@@ -331,34 +295,10 @@ class LlamaEngine:
                     t_first = time.perf_counter()
                     stats.prompt_seconds = t_first - t0
                     self._set_abort(False)
-                result.tokens.append(token)
-                if token in eog:
-                    result.ends.append(length)
-                    result.stop = "eog"
-                    break
-                piece = pieces.get(token)
-                if piece is None:
-                    piece = pieces[token] = self._piece(token)
-                text = decoder.decode(piece)
-                if text:
-                    chunks.append(text)
-                    length += len(text)
-                    safe, hit = scanner.feed(text)
-                    if safe:
-                        yield safe
-                    if hit is not None:
-                        result.ends.append(length)
-                        result.stop = "marker"
-                        result.marker = hit.marker
-                        result.marker_start = hit.start
-                        result.rest = hit.rest
-                        break
-                result.ends.append(length)
-                if cancel is not None and cancel.is_set():
-                    result.stop = "cancelled"
-                    break
-                if len(result.tokens) >= limit:
-                    result.stop = "max_tokens" if limit < room else "context_full"
+                safe, stop = rules.step(token, decode)
+                if safe:
+                    yield safe
+                if stop:
                     break
         except RuntimeError:
             # llama_decode aborted by the callback: the KV cache keeps what was decoded.
@@ -377,12 +317,22 @@ class LlamaEngine:
                 llm._sampler = None
             self._set_abort(False)
             self._cancel = None
-            result.text = "".join(chunks)
-            stats.tokens_generated = len(result.tokens)
+            tail = rules.finish()  # held back as a possible marker prefix, and it was not one
             if result.tokens:
                 stats.gen_seconds = time.perf_counter() - t_first
-        if result.stop != "marker":
-            # Held back as a possible marker prefix, and it was not one.
-            tail = scanner.flush()
-            if tail:
-                yield tail
+        if tail:
+            yield tail
+
+
+def _load_error(model: ModelFile, plan: Plan, message: str) -> ModelLoadError:
+    if "context" in message:
+        kv = ModelShape.from_gguf(model.header).kv_bytes(plan.n_ctx, plan.kv_type)
+        return ModelLoadError(
+            f"not enough memory for a {plan.n_ctx}-token context ({kv / 2**30:.1f} GiB of KV "
+            f"cache on top of the {model.file_size / 2**30:.1f} GiB model); lower --n-ctx or use "
+            "kv_type q8_0"
+        )
+    return ModelLoadError(
+        f"llama.cpp could not load {model.path.name} ({model.architecture}, {model.quant}); "
+        "the file may be corrupt (download it again) or need a newer llama-cpp-python"
+    )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -22,9 +21,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, ListItem, ListView, Markdown, Static
 
 from qwq_edge.agent.loop import Agent, Controls
-from qwq_edge.agent.runner import EngineThread
-from qwq_edge.config import Settings
 from qwq_edge.engine.base import Engine
+from qwq_edge.engine.thread import EngineThread
 from qwq_edge.errors import QwqEdgeError
 from qwq_edge.events import (
     AnswerDelta,
@@ -40,7 +38,9 @@ from qwq_edge.events import (
     ToolCall,
     ToolResult,
 )
+from qwq_edge.runtime import recorder_for, submit_turn
 from qwq_edge.search.base import SearchProvider
+from qwq_edge.settings import Settings
 from qwq_edge.store.journal import Journal
 from qwq_edge.store.recorder import Recorder
 from qwq_edge.tui.widgets import PromptInput, TurnView
@@ -72,6 +72,43 @@ def coalesce(events: Iterable[Event]) -> Iterable[Event]:
         yield e
     if pending is not None:
         yield pending
+
+
+class Poster:
+    """The TUI's consumer of a live turn, called on the engine thread: posts events to the
+    app as messages, with text deltas coalesced to at most one message per flush interval.
+    On a 2-core machine every message the UI thread handles is CPU and GIL time taken from
+    llama.cpp's decode threads."""
+
+    def __init__(self, app: App[None]) -> None:
+        self.app = app
+        self.pending: ThinkingDelta | AnswerDelta | None = None
+        self.last = time.monotonic()
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, (ThinkingDelta, AnswerDelta)):
+            pending = self.pending
+            if pending is not None and type(pending) is type(event):
+                self.pending = replace(pending, text=pending.text + event.text)
+            else:
+                if pending is not None:
+                    self.app.post_message(AgentEvent(pending))
+                self.pending = event
+            now = time.monotonic()
+            if now - self.last < FLUSH_SECONDS:
+                return
+            self.last = now
+            event, self.pending = self.pending, None
+        elif self.pending is not None:
+            self.app.post_message(AgentEvent(self.pending))
+            self.pending = None
+        self.app.post_message(AgentEvent(event))
+
+    def close(self) -> None:
+        if self.pending is not None:
+            self.app.post_message(AgentEvent(self.pending))
+            self.pending = None
+        self.app.post_message(TurnDone())
 
 
 class AgentEvent(Message):
@@ -193,7 +230,7 @@ class QwqEdgeApp(App[None]):
         try:
             loader = self.engine_loader
             if loader is None:
-                from qwq_edge.agent.factory import load_engine
+                from qwq_edge.runtime import load_engine
 
                 loader = load_engine
             engine = loader(self.settings)
@@ -231,7 +268,7 @@ class QwqEdgeApp(App[None]):
     def _provider(self) -> SearchProvider:
         if self.provider_factory is not None:
             return self.provider_factory(self.settings)
-        from qwq_edge.agent.factory import make_provider
+        from qwq_edge.runtime import make_provider
 
         return make_provider(self.settings)
 
@@ -250,59 +287,24 @@ class QwqEdgeApp(App[None]):
             self.agent = Agent(
                 self.engine, self._provider(), self.settings, session_id=self._resume_id
             )
-            self.recorder = Recorder(self.journal) if self.journal is not None else None
-            if self._resume_id is not None and self._history:
+            resuming = self._resume_id is not None and bool(self._history)
+            if resuming:
                 # A follow-up to a session picked in the sidebar continues that session.
                 self.agent.resume(self._history, self._resume_started)
-                if self.recorder is not None:
-                    self.recorder.session_id = self._resume_id
-            if self.recorder is not None:
-                info = self.engine.info
-                self.recorder.model_path = Path(info.path) if Path(info.path).is_file() else None
-                self.recorder.quant = info.quant
+            self.recorder = (
+                recorder_for(self.journal, self.engine, self._resume_id if resuming else None)
+                if self.journal is not None
+                else None
+            )
             self._searches = 0
         self.controls = Controls()
         self.running = True
-        self.runner.submit(self.ask, message.text)
-
-    def ask(self, question: str) -> None:
-        """On the engine thread (see agent/runner.py): run a turn, post its events."""
-        assert self.agent is not None and self.controls is not None
-        try:
-            self.post_events(self.agent.ask(question, self.controls))
-        except Exception as exc:  # shown, not lost on a thread nobody watches
-            message = f"the turn stopped on an unexpected {type(exc).__name__}: {exc}"
-            self.post_message(AgentEvent(ErrorEvent(message)))
-        finally:
-            self.post_message(TurnDone())
-
-    def post_events(self, events: Iterable[Event]) -> None:
-        """From a worker: journal every event, and post text deltas to the UI coalesced,
-        at most every 50 ms: on a 2-core machine every message the UI thread handles is CPU
-        and GIL time taken from llama.cpp's decode threads."""
-        pending: ThinkingDelta | AnswerDelta | None = None
-        last = time.monotonic()
-        for event in events:
-            if self.recorder is not None:
-                self.recorder(event)
-            if isinstance(event, (ThinkingDelta, AnswerDelta)):
-                if pending is not None and type(pending) is type(event):
-                    pending = replace(pending, text=pending.text + event.text)
-                else:
-                    if pending is not None:
-                        self.post_message(AgentEvent(pending))
-                    pending = event
-                now = time.monotonic()
-                if now - last < FLUSH_SECONDS:
-                    continue
-                last = now
-                event, pending = pending, None
-            elif pending is not None:
-                self.post_message(AgentEvent(pending))
-                pending = None
-            self.post_message(AgentEvent(event))
-        if pending is not None:
-            self.post_message(AgentEvent(pending))
+        poster = Poster(self)
+        future = submit_turn(
+            self.runner, self.agent, message.text, poster,
+            controls=self.controls, recorder=self.recorder,
+        )  # fmt: skip
+        future.add_done_callback(lambda _: poster.close())
 
     async def on_turn_done(self, _: TurnDone) -> None:
         self.running = False
@@ -531,7 +533,7 @@ class QwqEdgeApp(App[None]):
     def apply_settings(self, result: dict[str, Any] | None) -> None:
         if not result:
             return
-        from qwq_edge.config import save_file
+        from qwq_edge.settings import save_file
 
         reload = any(k in result for k in ("model", "n_ctx", "n_gpu_layers")) and any(
             result.get(k) != getattr(self.settings, k) for k in ("model", "n_ctx", "n_gpu_layers")
@@ -577,19 +579,14 @@ class QwqEdgeApp(App[None]):
 
     def rerun_offline(self, events: list[Event]) -> None:
         """Run the model again on the session's questions; searches from disk, never the net."""
-        from qwq_edge.agent.replay import rerun
-        from qwq_edge.search.cache import CachedProvider
+        from qwq_edge.runtime import offline_provider, rerun_session
 
         assert self.engine is not None
-        engine = self.engine
         try:
-            from qwq_edge.agent.factory import open_cache
-
-            fallback = CachedProvider(None, open_cache(), mode="offline")
-            results = rerun(
+            results = rerun_session(
                 events,
-                lambda s, today, provider: Agent(engine, provider, s, today=today),
-                fallback,
+                self.engine,
+                offline_provider(),
                 on_event=lambda e: self.post_message(AgentEvent(e, live=False)),
             )  # a re-run is not journaled: it is compared with the recording
             same = all(r.identical for r in results)

@@ -9,7 +9,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Switch
 
-from qwq_edge.config import Settings
+from qwq_edge.settings import Settings
 
 
 class SettingsScreen(ModalScreen[dict[str, Any] | None]):

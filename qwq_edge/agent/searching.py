@@ -1,0 +1,184 @@
+"""The search policy, written once: the budget, the forced first searches, refusals (and
+when too many end the turn), repeated queries, and the numbering of sources.
+
+It turns one tool call into a ``ToolResult`` event and the tokens of the response body; it
+never generates. The loop decides when to call it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from qwq_edge.agent import prompts
+from qwq_edge.errors import ErrorKind, SearchError
+from qwq_edge.events import SearchHit, Source, ToolResult
+from qwq_edge.search.base import SearchProvider, SearchResponse
+from qwq_edge.settings import Settings
+
+MAX_REFUSED_CALLS = 2  # calls past the budget answered "no searches left" before we stop
+Tokenize = Callable[[str, bool], list[int]]  # (text, trusted) -> tokens
+EarlyEnd = Literal["budget", "cancelled", "context_full", "max_tokens"]
+
+
+class TurnOver(Exception):
+    """Ends a question early with a reason (and a sentence for the user, if any)."""
+
+    def __init__(self, reason: EarlyEnd, message: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass
+class Budget:
+    """One question's searches: what was spent, refused, and whether to answer now."""
+
+    max_searches: int
+    min_searches: int
+    searches: int = 0  # searches that reached the provider
+    attempts: int = 0  # tool calls made, whatever became of them
+    refused: int = 0
+    answer_now: bool = False
+
+    @property
+    def left(self) -> int:
+        return max(0, self.max_searches - self.searches)
+
+    def should_force(self, available: bool) -> bool:
+        """Open a call for the model (``min_searches``). Attempts, not searches: an offline
+        miss must not force another call."""
+        wanted = min(self.min_searches, self.max_searches)
+        return available and self.attempts < wanted and not self.answer_now
+
+    def refuse(self, why: str) -> None:
+        """Count a refused call; past ``MAX_REFUSED_CALLS`` the turn ends with ``why``."""
+        self.refused += 1
+        if self.refused > MAX_REFUSED_CALLS:
+            raise TurnOver("budget", why)
+
+
+class Searcher:
+    """One session's searching: the provider, the sources numbered so far (shared by every
+    question, so [n] stays the same source), and the queries already answered."""
+
+    def __init__(
+        self, provider: SearchProvider | None, settings: Settings, tokenize: Tokenize
+    ) -> None:
+        self.provider = provider
+        self.settings = settings
+        self.tokenize = tokenize
+        self.sources: dict[int, Source] = {}
+        self._by_url: dict[str, Source] = {}
+        self._queries: dict[str, ToolResult] = {}  # normalized query -> its result
+        self.unavailable: str | None = None
+
+    def check(self) -> str | None:
+        """Why searching cannot work in this session, asked once per session."""
+        self.unavailable = (
+            self.provider.unavailable() if self.provider else "web search is turned off"
+        )
+        return self.unavailable
+
+    def budget(self) -> Budget:
+        return Budget(self.settings.max_searches, self.settings.min_searches)
+
+    @property
+    def provider_name(self) -> str:
+        return self.provider.name if self.provider else "none"
+
+    def run(
+        self, budget: Budget, call_id: int, args: dict[str, object], error: str | None
+    ) -> tuple[ToolResult, list[int]]:
+        """Answer one call: the event, and the tokens of its response body."""
+        s = self.settings
+        query = str(args.get("query", "")).strip()
+
+        def refuse(message: str, kind: ErrorKind) -> tuple[ToolResult, list[int]]:
+            result = ToolResult(
+                call_id, self.provider_name, query, error=message, error_kind=kind,
+                searches_left=budget.left,
+            )  # fmt: skip
+            return result, self.tokenize(message, True)
+
+        if error is not None:
+            return refuse(prompts.invalid_call(error), "invalid")
+        if self.unavailable is not None:
+            return refuse(prompts.UNAVAILABLE, "unavailable")
+        key = " ".join(query.casefold().split())
+        earlier = self._queries.get(key)
+        if earlier is not None:
+            # A weak model repeating itself: show the same results again, free, and push it
+            # to answer (a bare refusal tends to make small models stop with no answer).
+            budget.answer_now = True
+            budget.refuse("the model kept repeating the same search")
+            again = ToolResult(
+                call_id, earlier.provider, query, earlier.hits, earlier.sources,
+                cached=True, searches_left=0,
+            )  # fmt: skip
+            return again, self.results_body(earlier.hits, earlier.sources, prompts.REPEATED)
+        if budget.searches >= s.max_searches or budget.answer_now:
+            budget.refuse("the model kept searching after its search budget ran out")
+            return refuse(prompts.NO_SEARCHES_LEFT, "budget")
+        assert self.provider is not None
+        t0 = time.perf_counter()
+        try:
+            response = self.provider.search(query, max_results=s.max_results)
+        except SearchError as exc:
+            if exc.kind in ("offline", "went_offline"):  # not a search: nothing was spent
+                budget.refuse("offline, and the model kept searching")
+                result, _ = refuse(str(exc), exc.kind)
+                return replace(result, offline=True), self.tokenize(prompts.offline(str(exc)), True)
+            budget.searches += 1  # a failed search still spends the budget: no retry loops
+            result, _ = refuse(str(exc), exc.kind)
+            # The provider's message may quote the query back: untrusted.
+            return result, self.tokenize(prompts.search_failed(str(exc)), False)
+        budget.searches += 1
+        sources = tuple(self._number(h, response) for h in response.hits)
+        result = ToolResult(
+            call_id=call_id,
+            provider=response.provider,
+            query=query,
+            hits=response.hits,
+            sources=sources,
+            cached=response.cached,
+            offline=response.offline,
+            searches_left=budget.left,
+            seconds=time.perf_counter() - t0,
+        )
+        self._queries[key] = result
+        return result, self.results_body(response.hits, sources, prompts.searches_left(budget.left))
+
+    def _number(self, hit: SearchHit, response: SearchResponse) -> Source:
+        known = self._by_url.get(hit.url) if hit.url else None
+        if known is not None:
+            return known
+        n = len(self.sources) + 1
+        source = Source(n, hit.title, hit.url, response.key, response.fetched_at)
+        self.sources[source.n] = source
+        if hit.url:
+            self._by_url[hit.url] = source
+        return source
+
+    def results_body(
+        self, hits: tuple[SearchHit, ...], sources: tuple[Source, ...], note: str
+    ) -> list[int]:
+        """Numbered results, each capped at ``result_tokens``, the whole at ``response_tokens``;
+        result text is untrusted (it can never forge a call or close the block)."""
+        s = self.settings
+        tok = self.tokenize
+        out: list[int] = []
+        if not hits:
+            out += tok(prompts.NO_RESULTS, True)
+        for hit, src in zip(hits, sources, strict=True):
+            piece = tok(f"[{src.n}] ", True)
+            piece += tok(f"{hit.title}\nURL: {hit.url}\n", False)
+            content = tok(" ".join(hit.content.split()), False)
+            piece += content[: s.result_tokens]
+            piece += tok(" …\n\n" if len(content) > s.result_tokens else "\n\n", True)
+            if out and len(out) + len(piece) > s.response_tokens:
+                break
+            out += piece[: s.response_tokens]
+        return out + tok(note, True)

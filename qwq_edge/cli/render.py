@@ -1,0 +1,139 @@
+"""Plain-terminal rendering of the event stream (``ask``, ``chat``, ``replay``,
+``sessions show``) and JSON lines (``--json``): the CLI's consumers of the spine."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from qwq_edge.events import (
+    AnswerDelta,
+    ErrorEvent,
+    Event,
+    FinalAnswer,
+    Finished,
+    Notice,
+    QuestionAsked,
+    SessionStarted,
+    Stats,
+    ThinkingDelta,
+    ToolCall,
+    ToolResult,
+    assert_never,
+    to_json,
+)
+
+
+class JsonRenderer:
+    """One JSON object per line: the same encoding the journal uses."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stdout
+
+    def __call__(self, event: Event) -> None:
+        self.out.write(to_json(event) + "\n")
+        self.out.flush()
+
+
+class TextRenderer:
+    """Thinking dimmed, the answer plain, searches as one line each, sources at the end."""
+
+    def __init__(
+        self,
+        out: TextIO | None = None,
+        color: bool | None = None,
+        stats: bool = True,
+        echo_questions: bool = False,
+    ):
+        self.out = out or sys.stdout
+        self.color = self.out.isatty() if color is None else color
+        self.show_stats = stats
+        self.echo_questions = echo_questions  # replay shows what was asked
+        self._section: str | None = None
+        self._tokens = 0
+        self._gen_tokens = 0
+        self._gen_seconds = 0.0
+        self._evaluated = 0
+
+    def _style(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+
+    def _enter(self, section: str) -> None:
+        if self._section == section:
+            return
+        if self._section in ("thinking", "answer"):
+            self.out.write("\n")
+        if section == "thinking":
+            self.out.write(self._style("2;3", "Thinking…") + "\n")
+        self._section = section
+
+    def __call__(self, event: Event) -> None:
+        w = self.out.write
+        match event:
+            case SessionStarted():
+                pass
+            case QuestionAsked(question=question):
+                if self.echo_questions:
+                    self._enter("question")
+                    w(self._style("1", f"› {question}") + "\n")
+            case ThinkingDelta(text=text):
+                self._enter("thinking")
+                w(self._style("2", text))
+            case AnswerDelta(text=text):
+                if self._section != "answer" and not text.strip():
+                    return
+                self._enter("answer")
+                w(text)
+            case ToolCall():
+                self._enter("tool")
+                query = event.arguments.get("query", "")
+                where = " (while thinking)" if event.inside_think else ""
+                w(self._style("36", f"⌕ {event.name}: {query}{where}") + "\n")
+            case ToolResult():
+                self._enter("tool")
+                self._result(event)
+            case Stats():
+                self._tokens += event.tokens_generated
+                self._evaluated += event.tokens_evaluated
+                if event.phase == "generate":  # the speed of free text, not of grammar JSON
+                    self._gen_tokens += event.tokens_generated
+                    self._gen_seconds += event.gen_seconds
+            case Notice(message=message):
+                self._enter("notice")
+                w(self._style("33", f"note: {message}") + "\n")
+            case ErrorEvent(message=message):
+                self._enter("error")
+                w(self._style("31", f"error: {message}") + "\n")
+            case FinalAnswer(sources=sources):
+                self._enter("sources")
+                if sources:
+                    w("\n" + self._style("1", "Sources") + "\n")
+                    for src in sources:
+                        w(f"  [{src.n}] {src.title}\n      {src.url}\n")
+            case Finished(reason=reason):
+                self._finished(reason)
+            case _:
+                assert_never(event)
+        self.out.flush()
+
+    def _result(self, event: ToolResult) -> None:
+        w = self.out.write
+        if event.error:
+            w(self._style("33", f"  ✗ {event.error}") + "\n")
+            return
+        tag = " · cached" if event.cached else ""
+        w(self._style("2", f"  {len(event.hits)} results in {event.seconds:.1f}s{tag}") + "\n")
+        for src in event.sources:
+            w(self._style("2", f"  [{src.n}] {src.title} — {src.url}") + "\n")
+
+    def _finished(self, reason: str) -> None:
+        if self.show_stats and self._tokens:
+            tps = self._gen_tokens / self._gen_seconds if self._gen_seconds > 0 else 0.0
+            line = (
+                f"\n{self._tokens} tokens · {tps:.1f} tok/s · "
+                f"{self._evaluated} prompt tokens evaluated · {reason}"
+            )
+            self.out.write(self._style("2", line) + "\n")
+        self._section = None
+        self._tokens = self._gen_tokens = self._evaluated = 0
+        self._gen_seconds = 0.0

@@ -1,0 +1,258 @@
+"""``qwq-edge sessions``, ``replay`` and ``cache``: the offline side of the command line
+(journaled sessions, their replay and re-run, and the search cache)."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qwq_edge.errors import QwqEdgeError
+
+if TYPE_CHECKING:
+    from qwq_edge.search.cache import SearchCache
+    from qwq_edge.store.journal import Journal
+
+
+def register(sub: Any) -> None:
+    s = sub.add_parser("sessions", help="list, show, delete, export and import journaled sessions")
+    s.add_argument("--search", default="", help="only sessions whose title contains this")
+    s.add_argument("--limit", type=int, default=30)
+    ss = s.add_subparsers(dest="action", metavar="ACTION")
+    show = ss.add_parser("show", help="print a session in full (no model, no network)")
+    show.add_argument("id")
+    show.add_argument("--source", type=int, help="print source N: its snippet, URL and fetch time")
+    ss.add_parser("delete", help="delete a session").add_argument("id")
+    ex = ss.add_parser("export", help="write a session to a file")
+    ex.add_argument("id")
+    ex.add_argument("--to", choices=["md", "json", "bundle"], default="bundle")
+    ex.add_argument("file", type=Path)
+    ss.add_parser("import", help="add a session bundle from another machine").add_argument(
+        "file", type=Path
+    )
+    s.set_defaults(handler=cmd_sessions)
+
+    r = sub.add_parser("replay", help="play a recorded session back, or re-run it offline")
+    r.add_argument("id")
+    r.add_argument("--pace", action="store_true", help="reproduce the recorded timing")
+    r.add_argument("--speed", type=float, default=1.0, help="with --pace: 2 plays twice as fast")
+    r.add_argument("--json", action="store_true", help="write the events as JSON lines")
+    r.add_argument("--rerun", action="store_true", help="run the model again, searches from disk")
+    r.add_argument("--model", help="with --rerun: another model (regression replay)")
+    r.set_defaults(handler=cmd_replay)
+
+    c = sub.add_parser("cache", help="the search cache: stats, clear, export, import")
+    cs = c.add_subparsers(dest="action", metavar="ACTION")
+    cs.add_parser("stats", help="entries, hits, size and age")
+    cs.add_parser("clear", help="delete every cached search")
+    cs.add_parser("export", help="write a search pack for another machine").add_argument(
+        "file", type=Path
+    )
+    cs.add_parser(
+        "import", help="merge a search pack (never overwrites newer entries)"
+    ).add_argument("file", type=Path)
+    c.set_defaults(handler=cmd_cache)
+
+
+def _journal() -> Journal:
+    from qwq_edge import runtime
+
+    journal = runtime.open_journal()
+    runtime.say_notice(journal)
+    return journal
+
+
+def _cache() -> SearchCache:
+    from qwq_edge import runtime
+
+    cache = runtime.open_cache()
+    runtime.say_notice(cache)
+    return cache
+
+
+def _age(t: float) -> str:
+    secs = max(0.0, time.time() - t)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size:
+            return f"{secs / size:.0f}{unit} ago"
+    return "just now"
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    journal = _journal()
+    action = args.action
+    if action is None:
+        rows = journal.sessions(limit=args.limit, search=args.search)
+        if not rows:
+            print('no sessions yet: `qwq-edge ask "..."` records one')
+        for row in rows:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.created))
+            title = textwrap.shorten(row.title, 60)
+            print(f"{row.id}  {when}  {row.searches:>2} searches  {row.status:<11}  {title}")
+        return 0
+    session_id = journal.resolve(args.id) if action != "import" else ""
+    if action == "show":
+        return _show(journal, session_id, args.source)
+    if action == "delete":
+        journal.delete(session_id)
+        print(f"deleted {session_id}")
+        return 0
+    if action == "export":
+        return _export(journal, session_id, args.to, args.file)
+    from qwq_edge.store.bundle import import_bundle
+
+    new_id = import_bundle(journal, args.file, _cache())
+    print(f"imported {new_id}: `qwq-edge replay {new_id}` plays it back")
+    return 0
+
+
+def _show(journal: Journal, session_id: str, source: int | None) -> int:
+    from qwq_edge.cli.render import TextRenderer
+    from qwq_edge.events import Source, ToolResult
+
+    row = journal.session(session_id)
+    events = list(journal.events(session_id))
+    if source is None:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.created))
+        print(f"{row.id} · {when} · {row.model} ({row.quant}) · {row.status}")
+        render = TextRenderer(echo_questions=True, stats=False)
+        for e in events:
+            render(e)
+        return 0
+    for e in events:
+        if not isinstance(e, ToolResult):
+            continue
+        for hit, src in zip(e.hits, e.sources, strict=False):
+            if src.n == source:
+                _print_source(src, hit.content, e.query)
+                return 0
+    known: list[Source] = [s for e in events if isinstance(e, ToolResult) for s in e.sources]
+    numbers = ", ".join(str(s.n) for s in known) or "none"
+    raise QwqEdgeError(f"session {session_id} has no source {source} (it has: {numbers})")
+
+
+def _print_source(src: Any, content: str, query: str) -> None:
+    print(f"[{src.n}] {src.title}\n    {src.url}")
+    if src.fetched_at:
+        fetched = time.strftime("%Y-%m-%d %H:%M", time.localtime(src.fetched_at))
+        print(f"    fetched {fetched} ({_age(src.fetched_at)}) for the query {query!r}")
+    if src.cache_key:
+        print(f"    cache key {src.cache_key}")
+    width = min(100, shutil.get_terminal_size().columns)
+    print()
+    print(textwrap.fill(content, width=width, initial_indent="    ", subsequent_indent="    "))
+
+
+def _export(journal: Journal, session_id: str, kind: str, target: Path) -> int:
+    import json
+
+    from qwq_edge.store.bundle import export_bundle, session_dict, to_markdown
+
+    if kind == "md":
+        row = journal.session(session_id)
+        target.write_text(to_markdown(row, list(journal.events(session_id))), encoding="utf-8")
+    elif kind == "json":
+        data = session_dict(journal, session_id)
+        target.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    else:
+        n = export_bundle(journal, session_id, target, _cache())
+        print(f"bundle with {n} cached search payloads")
+    print(f"wrote {target}")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from qwq_edge.cli.render import JsonRenderer, TextRenderer
+
+    journal = _journal()
+    session_id = journal.resolve(args.id)
+    events = list(journal.events(session_id))
+    if args.rerun:
+        return _rerun(journal, session_id, events, args.model)
+    render: Callable[[Any], None] = (
+        JsonRenderer() if args.json else TextRenderer(echo_questions=True)
+    )
+    last = events[0].t if events else 0.0
+    for e in events:
+        if args.pace and args.speed > 0:
+            time.sleep(max(0.0, min(e.t - last, 30.0)) / args.speed)
+        last = e.t
+        render(e)
+    return 0
+
+
+def _rerun(journal: Journal, session_id: str, events: list[Any], model: str | None) -> int:
+    from qwq_edge import runtime
+    from qwq_edge.agent.replay import model_candidates, settings_from_record
+    from qwq_edge.events import SessionStarted
+
+    start = next((e for e in events if isinstance(e, SessionStarted)), None)
+    if start is None:
+        raise QwqEdgeError(f"session {session_id} has no start event; it cannot be re-run")
+    settings = settings_from_record(start.settings)
+    if model:
+        path = Path(model)
+    else:
+        found = [p for p in model_candidates(start.settings, start.model) if p.is_file()]
+        if not found:
+            raise QwqEdgeError(
+                f"the recorded model {start.model} is not on this machine; pass --model PATH"
+            )
+        path = found[0]
+    print(f"re-running {session_id} with {path.name}, no network …", file=sys.stderr)
+    engine = runtime.load_engine(settings, path=path)
+    results = runtime.rerun_session(events, engine, runtime.offline_provider(_cache()))
+    same = all(r.identical for r in results)
+    for i, r in enumerate(results, 1):
+        print(f"\nturn {i}: {r.question}")
+        if model:
+            _side_by_side(f"recorded ({start.model})", r.recorded, r.recorded_sources,
+                          f"re-run ({path.name})", r.rerun, r.rerun_sources)  # fmt: skip
+        else:
+            print("  identical answer" if r.identical else "  the answer DIFFERS")
+            if not r.identical:
+                _side_by_side("recorded", r.recorded, r.recorded_sources,
+                              "re-run", r.rerun, r.rerun_sources)  # fmt: skip
+    print("\nidentical to the recording" if same else "\nnot identical to the recording")
+    engine.close()
+    return 0 if same or model else 1
+
+
+def _side_by_side(a_title: str, a: str, a_src: Any, b_title: str, b: str, b_src: Any) -> None:
+    width = max(30, (min(shutil.get_terminal_size().columns, 160) - 3) // 2)
+
+    def column(title: str, text: str, sources: Any) -> list[str]:
+        lines = [title, "-" * min(width, len(title))]
+        for para in (text or "(no answer)").splitlines() or [""]:
+            lines += textwrap.wrap(para, width) or [""]
+        lines += [""] + [textwrap.shorten(f"[{s.n}] {s.url}", width) for s in sources]
+        return lines
+
+    left, right = column(a_title, a, a_src), column(b_title, b, b_src)
+    for i in range(max(len(left), len(right))):
+        lcol = left[i] if i < len(left) else ""
+        rcol = right[i] if i < len(right) else ""
+        print(f"{lcol:<{width}} | {rcol}")
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    cache = _cache()
+    if args.action in (None, "stats"):
+        st = cache.stats()
+        print(f"{st.path}\n{st.entries} cached searches · {st.hits} hits · {st.bytes / 1e6:.1f} MB")
+        if st.oldest is not None and st.newest is not None:
+            print(f"oldest {_age(st.oldest)} · newest {_age(st.newest)}")
+    elif args.action == "clear":
+        print(f"removed {cache.clear()} cached searches")
+    elif args.action == "export":
+        n = cache.export(args.file)
+        print(f"wrote {n} cached searches to {args.file}")
+    else:
+        added, updated = cache.import_pack(args.file)
+        print(f"imported {added} new and {updated} newer cached searches from {args.file}")
+    return 0

@@ -1,0 +1,32 @@
+"""The runtime: builds the engine, providers, journal and agent from settings, and runs
+turns. Front ends (``cli/``, ``tui/``) and the bench use it; it never renders."""
+
+from qwq_edge.runtime.build import (
+    build_agent,
+    load_engine,
+    load_settings,
+    make_provider,
+    offline_provider,
+    open_cache,
+    open_journal,
+    recorder_for,
+    say_notice,
+)
+from qwq_edge.runtime.turn import Consumer, rerun_session, run_in_foreground, run_turn, submit_turn
+
+__all__ = [
+    "Consumer",
+    "build_agent",
+    "load_engine",
+    "load_settings",
+    "make_provider",
+    "offline_provider",
+    "open_cache",
+    "open_journal",
+    "recorder_for",
+    "rerun_session",
+    "run_in_foreground",
+    "run_turn",
+    "say_notice",
+    "submit_turn",
+]

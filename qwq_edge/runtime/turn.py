@@ -1,0 +1,126 @@
+"""The one place a turn runs: on the engine thread, every event journaled, then handed to a
+consumer; a failure becomes an ``ErrorEvent`` and a ``Finished``, never a traceback.
+
+The CLI waits for the turn in the foreground (Ctrl+C cancels it); the TUI submits it and
+receives the events as messages. Both call ``run_turn``; so does the bench.
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from datetime import date
+
+from qwq_edge.agent.loop import Agent
+from qwq_edge.agent.replay import TurnComparison, rerun
+from qwq_edge.agent.state import Controls
+from qwq_edge.engine.base import Engine
+from qwq_edge.engine.thread import EngineThread
+from qwq_edge.errors import QwqEdgeError
+from qwq_edge.events import ErrorEvent, Event, Finished, FinishReason, Notice
+from qwq_edge.search.base import SearchProvider
+from qwq_edge.settings import Settings
+from qwq_edge.store.recorder import Recorder
+
+Consumer = Callable[[Event], None]
+
+
+class _Journaled:
+    """Journal, then consume. A journal that cannot be written (disk full) is said once and
+    then skipped: the answer goes on, and what was written stays."""
+
+    def __init__(self, consumer: Consumer, recorder: Recorder | None) -> None:
+        self.consumer = consumer
+        self.recorder = recorder
+
+    def __call__(self, event: Event) -> None:
+        if self.recorder is not None:
+            try:
+                self.recorder(event)
+            except (sqlite3.Error, OSError) as exc:
+                self.recorder = None
+                self.consumer(Notice(f"the journal stopped recording: {exc}", kind="journal"))
+        self.consumer(event)
+
+
+def run_turn(
+    agent: Agent,
+    question: str,
+    consumer: Consumer,
+    *,
+    controls: Controls | None = None,
+    recorder: Recorder | None = None,
+) -> FinishReason:
+    """Run one question on the calling thread (the engine thread); returns why it finished."""
+    emit = _Journaled(consumer, recorder)
+    reason: FinishReason = "error"
+    try:
+        for event in agent.ask(question, controls):
+            emit(event)
+            if isinstance(event, Finished):
+                reason = event.reason
+    except Exception as exc:  # one line for the user; the journal keeps every event so far
+        detail = str(exc) if isinstance(exc, QwqEdgeError) else f"{type(exc).__name__}: {exc}"
+        emit(ErrorEvent(f"the answer stopped: {detail}", kind="error"))
+        emit(Finished("error", turn=agent.turn))
+        reason = "error"
+    return reason
+
+
+def submit_turn(
+    runner: EngineThread,
+    agent: Agent,
+    question: str,
+    consumer: Consumer,
+    *,
+    controls: Controls,
+    recorder: Recorder | None = None,
+) -> Future[FinishReason]:
+    """Run the turn on the engine thread; ``consumer`` is called there (post to a UI)."""
+    return runner.submit(run_turn, agent, question, consumer, controls=controls, recorder=recorder)
+
+
+def run_in_foreground(
+    runner: EngineThread,
+    agent: Agent,
+    question: str,
+    consumer: Consumer,
+    *,
+    recorder: Recorder | None = None,
+) -> FinishReason:
+    """Run the turn on the engine thread and consume its events on this one, where Ctrl+C
+    lands: it cancels the turn cleanly (between tokens, or mid-prefill) and keeps waiting."""
+    controls = Controls()
+    events: queue.Queue[Event | None] = queue.Queue()
+    future = submit_turn(runner, agent, question, events.put, controls=controls, recorder=recorder)
+    future.add_done_callback(lambda _: events.put(None))
+    while True:
+        try:
+            item = events.get()
+        except KeyboardInterrupt:
+            controls.cancel()
+            continue
+        if item is None:
+            break
+        try:
+            consumer(item)
+        except KeyboardInterrupt:
+            controls.cancel()
+    return future.result()
+
+
+def rerun_session(
+    events: Sequence[Event],
+    engine: Engine,
+    fallback: SearchProvider | None,
+    on_event: Consumer | None = None,
+) -> list[TurnComparison]:
+    """Run a recorded session's questions again on ``engine``: recorded settings, seeds and
+    date; searches from its own results, then ``fallback`` (the offline cache)."""
+
+    def factory(settings: Settings, today: date, provider: SearchProvider) -> Agent:
+        return Agent(engine, provider, settings, today=today)
+
+    return rerun(list(events), factory, fallback, on_event=on_event)

@@ -1,0 +1,241 @@
+"""Settings: every option is one dataclass field that carries its type, default, env name,
+command-line flag and help. The TOML file, the environment and the command line are all
+parsed from those fields, so adding an option is one edit.
+
+Precedence, lowest first: defaults < config file < environment < command-line flags. The
+catalog's recommendations for a model fill in what none of them set; that needs the disk,
+so it happens in ``models.resolve``, never here (settings do no disk probing).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+from qwq_edge.errors import ConfigError
+from qwq_edge.paths import Paths, paths
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+PromptFormat = Literal["seed", "qwen"]
+KvType = Literal["f16", "q8_0", "q4_0"]
+KvSetting = Literal["auto", "f16", "q8_0", "q4_0"]
+SearchDepth = Literal["basic", "advanced"]
+
+
+def opt(
+    default: Any,
+    help: str = "",
+    *,
+    env: str | None = None,
+    flag: str | None = None,
+    group: str | None = None,
+    secret: bool = False,
+) -> Any:
+    """A setting: ``flag`` makes it a run option of ask/chat/tui; ``group`` makes flags of
+    the same group mutually exclusive; a ``secret`` never appears in repr or ``public()``."""
+    meta = {"help": help, "env": env, "flag": flag, "group": group, "secret": secret}
+    return field(default=default, repr=not secret, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """QwQ-32B's recommended sampling. min_p is explicit: llama-cpp-python's default is 0.05."""
+
+    temperature: float = opt(0.6, "sampling temperature (default 0.6)", flag="--temperature")
+    top_p: float = opt(0.95, "nucleus sampling")
+    top_k: int = opt(40, "top-k sampling")
+    min_p: float = opt(0.0, "min-p sampling")
+    repeat_penalty: float = opt(1.0, "repetition penalty (1: none)")
+    seed: int = opt(-1, "sampling seed (default: random per question)", flag="--seed")
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str | None = opt(
+        None, "model: NAME[:QUANT] or a .gguf path", env="QWQ_EDGE_MODEL", flag="--model"
+    )
+    # 0: the fit planner picks from the model's header and this machine.
+    n_ctx: int = opt(
+        0, "context length in tokens (default: what fits)", env="QWQ_EDGE_N_CTX", flag="--n-ctx"
+    )
+    n_gpu_layers: int | None = opt(
+        None,
+        "layers to offload (-1: all; default: what fits)",
+        env="QWQ_EDGE_GPU_LAYERS",
+        flag="--gpu-layers",
+    )
+    flash_attn: bool = opt(True, "flash attention")
+    kv_type: KvSetting = opt(
+        "auto", "KV cache type (default: auto, what fits)", env="QWQ_EDGE_KV_TYPE", flag="--kv-type"
+    )
+    threads: int | None = opt(None, "CPU threads for llama.cpp", flag="--threads")
+    prompt_format: PromptFormat = opt(
+        "seed", "prompt format", env="QWQ_EDGE_FORMAT", flag="--format"
+    )
+    max_searches: int = opt(5, "search budget (default 5)", flag="--max-searches")
+    min_searches: int = opt(
+        0,
+        "force the first N searches (for small models that never open a call)",
+        flag="--min-searches",
+    )
+    max_results: int = opt(5, "results per search")
+    result_tokens: int = opt(300, "cap per search result, in tokens")
+    response_tokens: int = opt(1500, "cap per <tool_response> block, in tokens")
+    answer_reserve: int = opt(512, "context kept free for the answer after a tool response")
+    max_tokens: int = opt(0, "token limit per question (0: the context)", flag="--max-tokens")
+    search_timeout: float = opt(20.0, "seconds before a search gives up")
+    tavily_api_key: str | None = opt(None, "Tavily API key", env="TAVILY_API_KEY", secret=True)
+    tavily_url: str | None = opt(None, "a Tavily-compatible server", env="QWQ_EDGE_TAVILY_URL")
+    search_depth: SearchDepth = opt("basic", "Tavily search depth")
+    offline: bool = opt(
+        False,
+        "answer searches from the disk cache only",
+        env="QWQ_EDGE_OFFLINE",
+        flag="--offline",
+        group="mode",
+    )
+    refresh: bool = opt(
+        False, "always search, then update the cache", flag="--refresh", group="mode"
+    )
+    cache_max_age_days: float = opt(0.0, "0: cached results never expire (their age is shown)")
+    sampling: Sampling = field(default_factory=Sampling)
+    # The keys set by the file, the environment or a flag (the catalog fills in the rest).
+    explicit: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+
+    def replace(self, **changes: Any) -> Settings:
+        samp = {k: changes.pop(k) for k in list(changes) if k in SAMPLING_KEYS}
+        new = dataclasses.replace(self, **changes)
+        if samp:
+            new = dataclasses.replace(new, sampling=dataclasses.replace(new.sampling, **samp))
+        return new
+
+    def public(self) -> dict[str, Any]:
+        """Everything but secrets: what a journal or ``--json`` output may record."""
+        data = dataclasses.asdict(self)
+        data.pop("explicit", None)
+        for f in OPTIONS.values():
+            if f.metadata.get("secret"):
+                data.pop(f.name, None)
+        return data
+
+
+def _fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
+    return {f.name: f for f in dataclasses.fields(cls) if f.metadata}
+
+
+SAMPLING_KEYS = frozenset(_fields(Sampling))
+# Every option by name, Sampling's included (the TOML file may put them in any table).
+OPTIONS: dict[str, dataclasses.Field[Any]] = {**_fields(Settings), **_fields(Sampling)}
+_HINTS = {**get_type_hints(Settings), **get_type_hints(Sampling)}
+
+
+def kind_of(name: str) -> tuple[type, tuple[str, ...], bool]:
+    """(base type, allowed values, optional) of a setting, read from its annotation."""
+    hint = _HINTS[name]
+    optional = False
+    if get_origin(hint) in (Union, types.UnionType):
+        args = [a for a in get_args(hint) if a is not type(None)]
+        optional, hint = True, args[0]
+    if get_origin(hint) is Literal:
+        return str, tuple(get_args(hint)), optional
+    return hint, (), optional
+
+
+def coerce(key: str, value: Any, where: str) -> Any:
+    """``value`` (from TOML, the environment or a flag) as the type of setting ``key``."""
+    base, choices, optional = kind_of(key)
+    unset = value is None or (isinstance(value, str) and value.strip().lower() in ("", "auto"))
+    if unset and (base in (int, float) or optional):
+        return OPTIONS[key].default  # "auto": the planner decides
+    if choices:
+        if value not in choices:
+            raise ConfigError(f"{where}: {key} must be one of {', '.join(choices)}")
+        return value
+    try:
+        if base is bool:
+            if isinstance(value, str):
+                return value.strip().lower() in {"1", "true", "yes", "on"}
+            return bool(value)
+        if base is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(value)
+        if base is float:
+            return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: {key} must be a number, not {value!r}") from None
+    return str(value)
+
+
+def load_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc}); fix or delete it") from None
+    flat: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):  # [sampling] / [search] tables are allowed
+            flat.update(value)
+        else:
+            flat[key] = value
+    unknown = sorted(set(flat) - set(OPTIONS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting {unknown[0]!r}; see the README for the names")
+    return {k: coerce(k, v, str(path)) for k, v in flat.items()}
+
+
+def from_env() -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, f in OPTIONS.items():
+        env = f.metadata.get("env")
+        if env and os.environ.get(env):
+            values[name] = coerce(name, os.environ[env], env)
+    return values
+
+
+def load(overrides: dict[str, Any] | None = None, where: Paths | None = None) -> Settings:
+    """Defaults, then the config file, then the environment, then ``overrides`` (flags)."""
+    values = load_file((where or paths()).config_file)
+    values.update(from_env())
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return Settings(explicit=frozenset(values)).replace(**values)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(str(value), ensure_ascii=False)  # JSON escapes are valid TOML escapes
+
+
+def save_file(updates: dict[str, Any], path: Path | None = None) -> Path:
+    """Merge ``updates`` into the config file, created 0600 (it may hold the Tavily key).
+    A value of None removes the key."""
+    target = path or paths().config_file
+    current = load_file(target)
+    current.update(updates)
+    top = {k: v for k, v in current.items() if k not in SAMPLING_KEYS and v is not None}
+    samp = {k: v for k, v in current.items() if k in SAMPLING_KEYS and v is not None}
+    lines = ["# qwq-edge settings (written by the settings screen; edit freely)"]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in sorted(top.items())]
+    if samp:
+        lines += ["", "[sampling]"] + [f"{k} = {_toml_value(v)}" for k, v in sorted(samp.items())]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    return target
