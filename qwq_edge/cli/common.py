@@ -29,7 +29,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         target: Any = p
         group = f.metadata.get("group")
         if group:
-            target = groups.setdefault(group, p.add_mutually_exclusive_group())
+            if group not in groups:
+                groups[group] = p.add_mutually_exclusive_group()
+            target = groups[group]
         if base is bool:
             target.add_argument(flag, dest=name, action="store_true", default=None, help=help_text)
         elif choices:

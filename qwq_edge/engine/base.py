@@ -72,7 +72,8 @@ class Engine(Protocol):
 
     def tokenize(self, text: str, *, trusted: bool, bos: bool = False) -> list[int]:
         """Trusted: template text, special tokens parsed. Untrusted: never yields a special
-        or user-defined token, whatever the text contains (DESIGN §5). ``bos``: prepend the
+        or user-defined token, whatever the text contains (docs/architecture.md, "Tokens and
+        injection"). ``bos``: prepend the
         model's BOS token if it wants one (start of a conversation)."""
         ...
 

@@ -1,9 +1,10 @@
 """The Engine on llama-cpp-python: prefix reuse, safe tokenization, grammar, cancellation.
 
-Facts this relies on (DESIGN §4, checked on 0.3.36): ``Llama.generate(..., reset=False)``
-evaluates exactly what it is given on top of ``n_tokens``; the last sampled token is not in
-the KV cache yet; an invalid grammar segfaults in the sampler, so it is validated first;
-llama.cpp matches user-defined tokens even with ``special=False``.
+Facts this relies on (docs/architecture.md, "llama-cpp-python 0.3.36"):
+``Llama.generate(..., reset=False)`` evaluates exactly what it is given on top of
+``n_tokens``; the last sampled token is not in the KV cache yet; an invalid grammar
+segfaults in the sampler, so it is validated first; llama.cpp matches user-defined tokens
+even with ``special=False``.
 """
 
 from __future__ import annotations
@@ -164,7 +165,7 @@ class LlamaEngine:
         if self._special_re is not None:
             for m in self._special_re.finditer(text):
                 out += self._tok(text[pos : m.start()], special=False)
-                # Split the marker so it can only tokenize as ordinary text (DESIGN §5).
+                # Split the marker so it can only tokenize as ordinary text (docs/architecture.md).
                 out += self._tok(m.group()[:1], special=False)
                 out += self._tok(m.group()[1:], special=False)
                 pos = m.end()

@@ -2,7 +2,8 @@
 
 Pure arithmetic on a GGUF header (or a catalog entry's published shape) and a memory
 description; no llama.cpp. KV bytes per token = layers x KV heads x (key + value dims) x the
-KV type's bytes per element; QwQ-32B: 64 x 8 x 256 x 2 B = 256 KiB at f16 (DESIGN §7).
+KV type's bytes per element; QwQ-32B: 64 x 8 x 256 x 2 B = 256 KiB at f16
+(docs/architecture.md, "Models and hardware").
 
 The recommendation keeps the highest-precision KV cache that still gives the model its
 minimum useful context, quantizes the cache before it gives up GPU layers, and only then

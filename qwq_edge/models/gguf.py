@@ -101,6 +101,14 @@ class _Reader:
     def unpack(self, fmt: str) -> Any:
         return struct.unpack(fmt, self.read(struct.calcsize(fmt)))[0]
 
+    def _skip_strings(self, count: int) -> None:
+        length = struct.Struct("<Q")
+        for _ in range(count):
+            (n,) = length.unpack(self.read(8))
+            if n > 1 << 30:
+                raise ModelLoadError(f"{self.path.name} is corrupt (a header string of {n} bytes)")
+            self.f.seek(n, 1)
+
     def string(self) -> str:
         n = self.unpack("<Q")
         if n > 1 << 30:
@@ -117,6 +125,9 @@ class _Reader:
             count = self.unpack("<Q")
             if item_type in _SCALAR and not keep:
                 self.f.seek(count * struct.calcsize(_SCALAR[item_type]), 1)
+                return count
+            if item_type == 8 and not keep:
+                self._skip_strings(count)  # a 152k-token vocabulary: skip, don't decode
                 return count
             items = [self.value(item_type, keep) for _ in range(count)]
             return items if keep else count

@@ -46,7 +46,7 @@ class TavilyProvider:
         if self._client is None:
             from tavily import TavilyClient
 
-            # Checked by us: without a key the client silently goes "keyless" (DESIGN §6).
+            # Checked: without a key the client silently goes "keyless" (docs/architecture.md).
             self._client = TavilyClient(api_key=self._key, api_base_url=self._base_url)
         return self._client
 

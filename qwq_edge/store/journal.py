@@ -7,7 +7,6 @@ interrupted. Sessions carry their own search results, so replay never needs the 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -29,6 +28,7 @@ from qwq_edge.events import (
     from_dict,
     to_dict,
 )
+from qwq_edge.models.files import sha256_file
 from qwq_edge.sqlite import open_db, transaction
 
 MIGRATIONS = [
@@ -201,11 +201,7 @@ class Journal:
             ).fetchone()
         if row is not None:
             return str(row[0])
-        h = hashlib.sha256()
-        with path.open("rb") as f:
-            while block := f.read(1 << 22):
-                h.update(block)
-        digest = h.hexdigest()
+        digest = sha256_file(path)
         with self._lock:
             self._conn.execute(
                 "INSERT OR REPLACE INTO model_hashes (path, size, mtime_ns, sha256)"

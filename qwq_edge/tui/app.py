@@ -1,144 +1,58 @@
-"""The full-screen app: sessions sidebar, live conversation, prompt, status bar, footer.
+"""The full-screen app: sessions sidebar, conversation, prompt, status bar, footer.
 
-Blocking work (loading the model, running a turn, replaying) runs in thread workers that
-post the agent's events as messages; widgets are only touched on the UI thread, and
-streamed text is flushed to the screen in batches, so rendering never throttles decoding.
+Blocking work (loading the model, a turn, an offline re-run) runs on the engine thread and
+reaches the app as messages (``messages.py``); the widgets (``widgets/``) are only touched
+here, on the UI thread, and streamed text is drawn in batches, so rendering never throttles
+decoding.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from functools import partial
 from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, ListItem, ListView, Markdown, Static
+from textual.widgets import Footer
 
-from qwq_edge.agent.loop import Agent, Controls
+from qwq_edge import events as ev
+from qwq_edge.agent import Agent, Controls
 from qwq_edge.engine.base import Engine
 from qwq_edge.engine.thread import EngineThread
-from qwq_edge.errors import QwqEdgeError
-from qwq_edge.events import (
-    AnswerDelta,
-    ErrorEvent,
-    Event,
-    FinalAnswer,
-    Finished,
-    Notice,
-    QuestionAsked,
-    SessionStarted,
-    Stats,
-    ThinkingDelta,
-    ToolCall,
-    ToolResult,
-)
-from qwq_edge.runtime import recorder_for, submit_turn
+from qwq_edge.paths import paths
+from qwq_edge.runtime import load_engine, make_provider, submit_turn
 from qwq_edge.search.base import SearchProvider
-from qwq_edge.settings import Settings
+from qwq_edge.search.cache import CachedProvider
+from qwq_edge.settings import Settings, save_file
 from qwq_edge.store.journal import Journal
 from qwq_edge.store.recorder import Recorder
-from qwq_edge.tui.widgets import PromptInput, TurnView
+from qwq_edge.tui import sessions
+from qwq_edge.tui.commands import PALETTE
+from qwq_edge.tui.messages import (
+    FLUSH_SECONDS,
+    AgentEvent,
+    EngineLoader,
+    ModelReady,
+    Poster,
+    TurnDone,
+    coalesce,
+)
+from qwq_edge.tui.screens.settings import SettingsScreen
+from qwq_edge.tui.widgets import Conversation, PromptInput, SessionsSidebar, Status, StatusBar
+from qwq_edge.tui.widgets.status import Meter
 
-# How often streamed text reaches the screen. Every redraw takes CPU from llama.cpp's decode
-# threads on a small machine: measured on 2 cores with the 0.5B model, the TUI decoded at
-# 0.83 of headless speed with 0.1 s and 0.88 with 0.2 s.
-FLUSH_SECONDS = 0.2
-
-EngineLoader = Callable[[Settings], Engine]
 ProviderFactory = Callable[[Settings], SearchProvider]
-
-
-def coalesce(events: Iterable[Event]) -> Iterable[Event]:
-    """Merge runs of text deltas: a journaled session shows in one pass, not token by token."""
-    pending: ThinkingDelta | AnswerDelta | None = None
-    for e in events:
-        if isinstance(e, (ThinkingDelta, AnswerDelta)):
-            if pending is not None and type(pending) is type(e):
-                pending = replace(pending, text=pending.text + e.text)
-                continue
-            if pending is not None:
-                yield pending
-            pending = e
-            continue
-        if pending is not None:
-            yield pending
-            pending = None
-        yield e
-    if pending is not None:
-        yield pending
-
-
-class Poster:
-    """The TUI's consumer of a live turn, called on the engine thread: posts events to the
-    app as messages, with text deltas coalesced to at most one message per flush interval.
-    On a 2-core machine every message the UI thread handles is CPU and GIL time taken from
-    llama.cpp's decode threads."""
-
-    def __init__(self, app: App[None]) -> None:
-        self.app = app
-        self.pending: ThinkingDelta | AnswerDelta | None = None
-        self.last = time.monotonic()
-
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, (ThinkingDelta, AnswerDelta)):
-            pending = self.pending
-            if pending is not None and type(pending) is type(event):
-                self.pending = replace(pending, text=pending.text + event.text)
-            else:
-                if pending is not None:
-                    self.app.post_message(AgentEvent(pending))
-                self.pending = event
-            now = time.monotonic()
-            if now - self.last < FLUSH_SECONDS:
-                return
-            self.last = now
-            event, self.pending = self.pending, None
-        elif self.pending is not None:
-            self.app.post_message(AgentEvent(self.pending))
-            self.pending = None
-        self.app.post_message(AgentEvent(event))
-
-    def close(self) -> None:
-        if self.pending is not None:
-            self.app.post_message(AgentEvent(self.pending))
-            self.pending = None
-        self.app.post_message(TurnDone())
-
-
-class AgentEvent(Message):
-    def __init__(self, event: Event, live: bool = True) -> None:
-        super().__init__()
-        self.event = event
-        self.live = live
-
-
-class ModelReady(Message):
-    def __init__(self, engine: Engine | None, error: str | None = None) -> None:
-        super().__init__()
-        self.engine = engine
-        self.error = error
-
-
-class TurnDone(Message):
-    pass
-
-
-class SessionItem(ListItem):
-    def __init__(self, session_id: str, label: str) -> None:
-        super().__init__(Static(label, markup=False))
-        self.session_id = session_id
 
 
 class QwqEdgeApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "qwq-edge"
-    BINDINGS: ClassVar = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", tooltip="Stop the answer, keep what was written"),
         # priority: the prompt's TextArea would otherwise take Ctrl+A / Ctrl+E (line start/end)
         Binding("ctrl+a", "answer_now", "Answer now", priority=True),
@@ -162,85 +76,62 @@ class QwqEdgeApp(App[None]):
         super().__init__()
         self.settings = settings
         self.journal = journal
-        self.engine_loader = engine_loader
-        self.provider_factory = provider_factory
+        self.engine_loader: EngineLoader = engine_loader or load_engine
+        self.provider_factory: ProviderFactory = provider_factory or make_provider
         self.engine: Engine | None = None
         self.runner = EngineThread()
-        self.agent: Agent | None = None
+        self.agent: Agent | None = None  # None: the next question builds one
         self.recorder: Recorder | None = None
         self.controls: Controls | None = None
-        self.turn: TurnView | None = None
         self.running = False
         self.load_error: str | None = None
         self.session_id: str | None = None
-        self._tps = 0.0
-        self._ctx = (0, settings.n_ctx)
-        self._searches = 0
-        self._sidebar_chosen = False
-        self._gen = (0, 0.0)  # decoded tokens and seconds in this turn
+        self._resume = sessions.Resume()  # the journaled session a follow-up continues
+        self.meter = Meter(ctx=(0, settings.n_ctx))
+        self._sidebar_chosen = False  # the user toggled it: the width no longer decides
         self._load_started: float | None = None
         self._reload_after = False
-        self._history = []
-        self._resume_id = None
-        self._resume_started = None
         self.theme = "textual-dark"
 
-    # -- layout ----------------------------------------------------------------------
+    @property
+    def _gen(self) -> tuple[int, float]:
+        """Tokens decoded and seconds in this turn (the bench reads it)."""
+        return self.meter.gen
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            with Vertical(id="sidebar"):
-                yield Static("Sessions", id="sidebar-title")
-                yield Input(placeholder="search sessions", id="session-search")
-                yield ListView(id="sessions")
+            yield SessionsSidebar(id="sidebar")
             with Vertical(id="main"):
-                yield VerticalScroll(id="conversation")
+                yield Conversation(id="conversation")
                 yield PromptInput(id="prompt", soft_wrap=True, show_line_numbers=False)
-                yield Static("", id="status")
+                yield StatusBar(id="status")
         yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_sessions()
+        self.set_interval(FLUSH_SECONDS, self.query_one(Conversation).flush)
+        self.set_interval(0.5, self._loading_tick)
+        self.load_model()
+        self.query_one(PromptInput).focus()
 
     def on_unmount(self) -> None:
         if self.controls is not None:
             self.controls.cancel()  # a running answer stops between tokens
         self.runner.shutdown()
 
-    def on_mount(self) -> None:
-        self.query_one("#prompt", PromptInput).border_title = "Ask (Enter sends, Ctrl+J newline)"
-        self.refresh_sessions()
-        self.set_interval(FLUSH_SECONDS, self.flush)
-        self.set_interval(0.5, self._loading_tick)
-        self.load_model()
-        self.query_one("#prompt").focus()
-
     # -- model -----------------------------------------------------------------------
 
     def _loading_tick(self) -> None:
         if self._load_started is not None:
-            elapsed = time.monotonic() - self._load_started
-            self.update_status(f"loading model… {elapsed:.0f}s")
+            self.update_status(f"loading model… {time.monotonic() - self._load_started:.0f}s")
 
     def load_model(self) -> None:
         if self._load_started is not None:
             self._reload_after = True  # one model in memory at a time: load again when done
             return
         self._load_started = time.monotonic()
-        self.runner.submit(self._load_model)
-
-    def _load_model(self) -> None:
-        try:
-            loader = self.engine_loader
-            if loader is None:
-                from qwq_edge.runtime import load_engine
-
-                loader = load_engine
-            engine = loader(self.settings)
-        except QwqEdgeError as exc:
-            self.post_message(ModelReady(None, str(exc)))
-            return
-        except Exception as exc:  # never leave the status at "loading" for good
-            self.post_message(ModelReady(None, f"unexpected {type(exc).__name__}: {exc}"))
-            return
-        self.post_message(ModelReady(engine))
+        loader, settings = self.engine_loader, self.settings
+        self.runner.submit(lambda: self.post_message(ModelReady.load(loader, settings)))
 
     def on_model_ready(self, message: ModelReady) -> None:
         self._load_started = None
@@ -253,24 +144,15 @@ class QwqEdgeApp(App[None]):
             return
         if message.engine is None:
             self.load_error = message.error
-            self.show_error(
-                f"The model could not be loaded: {message.error}", "Fix it in Settings (Ctrl+S)."
-            )
+            error = f"The model could not be loaded: {message.error}"
+            self.query_one(Conversation).show_load_error(error, "Fix it in Settings (Ctrl+S).")
             self.update_status("no model")
             return
         self.engine = message.engine
         self.load_error = None
         self.update_status()
-        fit = getattr(self.engine.info, "fit", "")
-        if fit:  # what the fit planner chose for this machine
-            self.notify(fit, title=self.engine.info.name, timeout=8)
-
-    def _provider(self) -> SearchProvider:
-        if self.provider_factory is not None:
-            return self.provider_factory(self.settings)
-        from qwq_edge.runtime import make_provider
-
-        return make_provider(self.settings)
+        if self.engine.info.fit:  # what the fit planner chose for this machine
+            self.notify(self.engine.info.fit, title=self.engine.info.name, timeout=8)
 
     # -- a turn ----------------------------------------------------------------------
 
@@ -282,21 +164,13 @@ class QwqEdgeApp(App[None]):
         if self.engine is None:
             self.notify(self.load_error or "The model is still loading…", severity="warning")
             return
-        self.query_one("#prompt", PromptInput).clear()
+        self.query_one(PromptInput).clear()
         if self.agent is None:
-            self.agent = Agent(
-                self.engine, self._provider(), self.settings, session_id=self._resume_id
+            provider = self.provider_factory(self.settings)
+            self.agent, self.recorder = sessions.start_agent(
+                self.settings, self.engine, provider, self.journal, self._resume
             )
-            resuming = self._resume_id is not None and bool(self._history)
-            if resuming:
-                # A follow-up to a session picked in the sidebar continues that session.
-                self.agent.resume(self._history, self._resume_started)
-            self.recorder = (
-                recorder_for(self.journal, self.engine, self._resume_id if resuming else None)
-                if self.journal is not None
-                else None
-            )
-            self._searches = 0
+            self.meter.searches = 0
         self.controls = Controls()
         self.running = True
         poster = Poster(self)
@@ -308,164 +182,90 @@ class QwqEdgeApp(App[None]):
 
     async def on_turn_done(self, _: TurnDone) -> None:
         self.running = False
-        await self.flush()
+        await self.query_one(Conversation).flush()
         self.refresh_sessions()
         self.update_status()
 
     async def on_agent_event(self, message: AgentEvent) -> None:
         await self.apply(message.event)
 
-    async def apply(self, e: Event) -> None:
+    async def apply(self, event: ev.Event) -> None:
         """Show one event (live, replayed or loaded from the journal)."""
-        conv = self.query_one("#conversation", VerticalScroll)
-        if isinstance(e, SessionStarted):
-            self.session_id = e.session_id
-        elif isinstance(e, QuestionAsked):
-            self._gen = (0, 0.0)
-            await self.flush()
-            self.turn = TurnView(e.question)
-            await conv.mount(self.turn)
-        elif self.turn is None:
-            return
-        elif isinstance(e, ThinkingDelta):
-            (await self.turn.thinking_view()).add(e.text)
-        elif isinstance(e, AnswerDelta):
-            await self.turn.answer_view()
-            self.turn.pending_answer += e.text
-        elif isinstance(e, ToolCall):
-            await self.flush()
-            await self.turn.add_card(e)
-        elif isinstance(e, ToolResult):
-            card = self.turn.cards.get(e.call_id)
-            if card is not None:
-                card.finish(e)
-            if e.error is None:
-                self._searches += 1
-        elif isinstance(e, Stats):
-            if e.phase == "generate" and e.tokens_generated > 1:
-                # over the whole turn: one short burst says little about the speed
-                n, secs = self._gen
-                self._gen = (n + e.tokens_generated - 1, secs + e.gen_seconds)
-                self._tps = self._gen[0] / self._gen[1] if self._gen[1] > 0 else 0.0
-            self._ctx = (e.context_used, e.n_ctx)
-            self.update_status()
-        elif isinstance(e, FinalAnswer):
-            if self.turn.thinking is not None:
-                self.turn.thinking.finish()
-            if e.text and self.turn.answer is None:
-                await self.turn.answer_view()
-                self.turn.pending_answer = e.text
-            await self.flush(final=True)
-            await self.turn.show_sources(e.sources)
-        elif isinstance(e, Notice):
-            self.notify(e.message, title="Note", severity="information")
-        elif isinstance(e, ErrorEvent):
-            await self.turn.mount(Static(f"⚠ {e.message}", classes="error", markup=False))
-        elif isinstance(e, Finished) and e.reason == "cancelled":
-            await self.turn.mount(Static("stopped — what was written is kept", classes="stopped"))
-        else:
-            return  # text deltas reach the screen with the next flush
+        conv = self.query_one(Conversation)
+        turn = conv.turn
+        match event:
+            case ev.SessionStarted():
+                self.session_id = event.session_id
+            case ev.QuestionAsked():
+                self.meter.gen = (0, 0.0)
+                await conv.start_turn(event.question)
+            case _ if turn is None:
+                return  # nothing on screen to add it to
+            case ev.ThinkingDelta():
+                await turn.add_thinking(event.text)  # drawn by the next flush
+            case ev.AnswerDelta():
+                await turn.add_answer(event.text)
+            case ev.ToolCall():
+                await conv.flush()
+                await turn.add_card(event)
+            case ev.ToolResult():
+                turn.finish_card(event)
+                if event.error is None:
+                    self.meter.searches += 1  # shown with the next status update
+            case ev.Stats():
+                self.meter.count(event)
+                self.update_status()
+            case ev.FinalAnswer():
+                await turn.finish(event)
+            case ev.Notice():
+                self.notify(event.message, title="Note", severity="information")
+            case ev.ErrorEvent():
+                await turn.show_error(event.message)
+            case ev.Finished():
+                if event.reason != "cancelled":
+                    return
+                await turn.show_stopped()
+            case _:
+                ev.assert_never(event)
         conv.scroll_end(animate=False)
 
-    async def flush(self, final: bool = False) -> None:
-        """Push batched text to the screen (every 50 ms, and before structure changes).
-
-        The answer goes through Markdown.get_stream, which appends to the last block instead
-        of re-parsing the whole answer each time."""
-        turn = self.turn
-        if turn is None:
-            return
-        changed = turn.thinking is not None and turn.thinking.dirty
-        if turn.thinking is not None:
-            turn.thinking.flush()
-        if turn.pending_answer and turn.answer is not None:
-            fragment, turn.pending_answer = turn.pending_answer, ""
-            turn.answer_text += fragment
-            if turn.stream is None:
-                turn.stream = Markdown.get_stream(turn.answer)
-            await turn.stream.write(fragment)
-            changed = True
-        if final and turn.stream is not None:
-            await turn.stream.stop()
-            turn.stream = None
-            if turn.answer is not None and turn.answer.source != turn.answer_text:
-                await turn.answer.update(turn.answer_text)  # whatever the stream had pending
-        if changed:
-            self.query_one("#conversation", VerticalScroll).scroll_end(animate=False)
-
-    # -- status and errors -----------------------------------------------------------
-
-    def update_status(self, state: str | None = None) -> None:
-        s = self.settings
-        parts = []
-        if self.running:
-            parts.append("answering… Esc stops")
-        if state:
-            parts.append(state)
-        if self.engine is not None:
-            info = self.engine.info
-            where = f"GPU {info.n_gpu_layers}/{info.n_layers}" if info.n_gpu_layers else "CPU"
-            parts.append(f"{info.quant} {where}")
-        # Most telling first: a narrow terminal cuts the end of the line (the model name).
-        parts.append(f"{self._tps:.1f} tok/s")
-        n_ctx = self._ctx[1] or (self.engine.info.n_ctx if self.engine is not None else 0)
-        parts.append(f"ctx {self._ctx[0]}/{n_ctx or 'auto'}")
-        parts.append(f"searches {self._searches}/{s.max_searches}")
-        parts.append("offline" if s.offline else "online")
-        if self.engine is not None:
-            parts.append(self.engine.info.name)
-        self.query_one("#status", Static).update(" · ".join(parts))
-
-    def show_error(self, message: str, hint: str) -> None:
-        conv = self.query_one("#conversation", VerticalScroll)
-        conv.mount(Static(f"⚠ {message}\n{hint}", classes="error load-error", markup=False))
+    def update_status(self, state: str = "") -> None:
+        info = self.engine.info if self.engine is not None else None
+        status = Status.of(self.meter, self.settings, info, self.running, state)
+        self.query_one(StatusBar).status = status
 
     # -- sessions --------------------------------------------------------------------
 
     def refresh_sessions(self, search: str = "") -> None:
-        view = self.query_one("#sessions", ListView)
-        view.clear()
-        if self.journal is None:
-            return
-        for row in self.journal.sessions(limit=200, search=search):
-            when = time.strftime("%m-%d %H:%M", time.localtime(row.created))
-            mark = "" if row.status == "done" else f" [{row.status}]"
-            view.append(SessionItem(row.id, f"{row.title[:40]}\n{when} · {row.searches}⌕{mark}"))
+        rows = self.journal.sessions(limit=200, search=search) if self.journal else []
+        self.query_one(SessionsSidebar).rows = tuple(rows)
 
-    @on(Input.Changed, "#session-search")
-    def search_sessions(self, event: Input.Changed) -> None:
-        self.refresh_sessions(event.value)
+    @on(SessionsSidebar.Searched)
+    def search_sessions(self, message: SessionsSidebar.Searched) -> None:
+        self.refresh_sessions(message.text)
 
-    @on(ListView.Selected, "#sessions")
-    async def open_session(self, event: ListView.Selected) -> None:
-        item = event.item
-        if isinstance(item, SessionItem) and self.journal is not None and not self.running:
-            await self.show_session(item.session_id)
+    @on(SessionsSidebar.Opened)
+    async def open_session(self, message: SessionsSidebar.Opened) -> None:
+        if self.journal is not None and not self.running:
+            await self.show_session(message.session_id)
 
     async def show_session(self, session_id: str) -> None:
-        """Show a journaled session in full, instantly; follow-ups start a new session."""
+        """Show a journaled session in full, instantly; a follow-up continues it."""
         assert self.journal is not None
         await self.clear_conversation()
         events = list(self.journal.events(session_id))
         for e in coalesce(events):
             await self.apply(e)
-        await self.flush(final=True)
+        await self.query_one(Conversation).flush(final=True)
         self.session_id = session_id
-        from qwq_edge.agent.replay import recorded_turns
-
-        self._history = [(q.question, f.text if f else "") for q, f in recorded_turns(events)]
-        self._resume_id = session_id
-        self._resume_started = events[0].t if events else None
+        self._resume = sessions.Resume.of(session_id, events)
 
     async def clear_conversation(self) -> None:
-        await self.query_one("#conversation", VerticalScroll).remove_children()
-        self.turn = None
+        await self.query_one(Conversation).clear()
         self.agent = None
         self.recorder = None
-        self._searches = 0
-        self._history: list[tuple[str, str]] = []
-        self._resume_id: str | None = None
-        self._resume_started: float | None = None
+        self.meter.searches = 0
+        self._resume = sessions.Resume()
 
     # -- actions ---------------------------------------------------------------------
 
@@ -490,7 +290,7 @@ class QwqEdgeApp(App[None]):
     def action_toggle_offline(self) -> None:
         self.settings = self.settings.replace(offline=not self.settings.offline)
         provider = self.agent.provider if self.agent is not None else None
-        if provider is not None and hasattr(provider, "mode"):
+        if isinstance(provider, CachedProvider):  # the running session follows at once
             provider.mode = "offline" if self.settings.offline else "online"
         self.notify(
             "Offline: searches come from the cache only." if self.settings.offline else "Online."
@@ -498,45 +298,33 @@ class QwqEdgeApp(App[None]):
         self.update_status()
 
     def action_toggle_thinking(self) -> None:
-        self.query_one("#conversation").toggle_class("hide-thinking")
+        self.query_one(Conversation).toggle_class("hide-thinking")
 
     def action_toggle_sidebar(self) -> None:
-        sidebar = self.query_one("#sidebar")
+        sidebar = self.query_one(SessionsSidebar)
         sidebar.display = not sidebar.display
         self._sidebar_chosen = True
 
     def on_resize(self) -> None:
         # Below 100 columns the conversation needs the room, unless the user asked otherwise.
         if not self._sidebar_chosen:
-            self.query_one("#sidebar").display = self.size.width >= 100
+            self.query_one(SessionsSidebar).display = self.size.width >= 100
 
     def action_export(self) -> None:
         if self.journal is None or self.session_id is None:
             self.notify("Nothing to export yet.", severity="warning")
             return
-        from qwq_edge.paths import paths
-        from qwq_edge.store.bundle import to_markdown
-
-        target = paths().data_dir / "exports" / f"{self.session_id}.md"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        row = self.journal.session(self.session_id)
-        target.write_text(
-            to_markdown(row, list(self.journal.events(self.session_id))), encoding="utf-8"
-        )
-        self.notify(f"Exported to {target}")
+        self.notify(f"Exported to {sessions.export_markdown(self.journal, self.session_id)}")
 
     def action_settings(self) -> None:
-        from qwq_edge.tui.settings import SettingsScreen
-
         self.push_screen(SettingsScreen(self.settings), self.apply_settings)
 
     def apply_settings(self, result: dict[str, Any] | None) -> None:
         if not result:
             return
-        from qwq_edge.settings import save_file
-
-        reload = any(k in result for k in ("model", "n_ctx", "n_gpu_layers")) and any(
-            result.get(k) != getattr(self.settings, k) for k in ("model", "n_ctx", "n_gpu_layers")
+        keys = ("model", "n_ctx", "n_gpu_layers")  # what the loaded model depends on
+        reload = any(k in result for k in keys) and any(
+            result.get(k) != getattr(self.settings, k) for k in keys
         )
         path = save_file(result)
         self.settings = self.settings.replace(**{k: v for k, v in result.items() if v is not None})
@@ -552,12 +340,10 @@ class QwqEdgeApp(App[None]):
     def replay(self, session_id: str) -> None:
         """Play a journaled session back at its recorded pace."""
         assert self.journal is not None
-        events = list(self.journal.events(session_id))
-        last = events[0].t if events else 0.0
-        for e in events:
-            time.sleep(max(0.0, min(e.t - last, 5.0)))
-            last = e.t
-            self.post_message(AgentEvent(e, live=False))
+        sessions.replay_paced(list(self.journal.events(session_id)), self._post_recorded)
+
+    def _post_recorded(self, event: ev.Event) -> None:
+        self.post_message(AgentEvent(event, live=False))
 
     async def action_replay(self) -> None:
         if self.session_id is None or self.journal is None or self.running:
@@ -575,55 +361,23 @@ class QwqEdgeApp(App[None]):
         await self.clear_conversation()
         self.running = True
         self.update_status()
-        self.runner.submit(self.rerun_offline, events)
+        self.runner.submit(self._rerun, events, self.engine)
 
-    def rerun_offline(self, events: list[Event]) -> None:
-        """Run the model again on the session's questions; searches from disk, never the net."""
-        from qwq_edge.runtime import offline_provider, rerun_session
-
-        assert self.engine is not None
+    def _rerun(self, events: list[ev.Event], engine: Engine) -> None:
+        """On the engine thread: the session's questions again, searches from disk."""
         try:
-            results = rerun_session(
-                events,
-                self.engine,
-                offline_provider(),
-                on_event=lambda e: self.post_message(AgentEvent(e, live=False)),
-            )  # a re-run is not journaled: it is compared with the recording
-            same = all(r.identical for r in results)
-            note = "identical to the recording" if same else "different from the recording"
-            self.call_from_thread(self.notify, f"Re-run finished: {note}.")
-        except QwqEdgeError as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error")
+            note, severity = sessions.rerun_offline(events, engine, self._post_recorded)
+            self.call_from_thread(self.notify, note, severity=severity)
         finally:
             self.post_message(TurnDone())
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand(
-            "New session", "Start a new conversation (Ctrl+N)", self.action_new_session
-        )
-        yield SystemCommand("Cancel answer", "Stop the running answer (Esc)", self.action_cancel)
-        yield SystemCommand("Answer now", "No more searches (Ctrl+A)", self.action_answer_now)
-        yield SystemCommand(
-            "Toggle offline", "Searches from the cache only (Ctrl+O)", self.action_toggle_offline
-        )
-        yield SystemCommand("Show/hide thinking", "Ctrl+T", self.action_toggle_thinking)
-        yield SystemCommand("Toggle sessions sidebar", "Ctrl+B", self.action_toggle_sidebar)
-        yield SystemCommand("Export session to Markdown", "Ctrl+E", self.action_export)
-        yield SystemCommand(
-            "Settings", "Model, context, search budget, key (Ctrl+S)", self.action_settings
-        )
-        yield SystemCommand(
-            "Replay session", "Play the selected session at recorded pace", self.action_replay
-        )
-        yield SystemCommand(
-            "Re-run session offline", "Run the model again, searches from disk", self.action_rerun
-        )
+        for title, help_text, action in PALETTE:
+            yield SystemCommand(title, help_text, partial(self.run_action, action))
 
 
 def run(settings: Settings) -> None:
-    from qwq_edge.paths import paths
-
     journal = Journal(paths().data_dir / "journal.sqlite3")
     app = QwqEdgeApp(settings, journal=journal)
     if journal.notice:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from qwq_edge.bench.suite import Row, markdown
+from qwq_edge.bench.report import Row, markdown
 from tests.support.env import cli_env
 
 HEADER = "| measure | loop | median (min–max) | ratio | goal / note |"

@@ -37,7 +37,7 @@ def test_24_gib_gpu_holds_every_layer_and_12_to_16k_of_f16(qwq: ModelShape) -> N
     p = plan(qwq, cuda(24), QWQ)
     assert p.all_on_gpu and p.llama_gpu_layers == -1
     assert 12 * 1024 <= p.max_ctx["f16"] <= 16 * 1024
-    assert p.max_ctx["q8_0"] > 20 * 1024  # DESIGN §7: ~24k at q8_0
+    assert p.max_ctx["q8_0"] > 20 * 1024  # docs/architecture.md: ~24k at q8_0
     # f16 falls short of the 16k minimum, so the recommendation quantizes the cache to q8_0.
     assert p.kv_type == "q8_0" and p.n_ctx >= 16384
     assert any("f16 would fit" in n for n in p.notes)

@@ -1,0 +1,18 @@
+"""The command palette's entries beyond Textual's own: a title, a line of help (with the key,
+where there is one) and the app action it runs. Replay and re-run have no key: they are
+only here."""
+
+from __future__ import annotations
+
+PALETTE: tuple[tuple[str, str, str], ...] = (
+    ("New session", "Start a new conversation (Ctrl+N)", "new_session"),
+    ("Cancel answer", "Stop the running answer (Esc)", "cancel"),
+    ("Answer now", "No more searches (Ctrl+A)", "answer_now"),
+    ("Toggle offline", "Searches from the cache only (Ctrl+O)", "toggle_offline"),
+    ("Show/hide thinking", "Ctrl+T", "toggle_thinking"),
+    ("Toggle sessions sidebar", "Ctrl+B", "toggle_sidebar"),
+    ("Export session to Markdown", "Ctrl+E", "export"),
+    ("Settings", "Model, context, search budget, key (Ctrl+S)", "settings"),
+    ("Replay session", "Play the selected session at recorded pace", "replay"),
+    ("Re-run session offline", "Run the model again, searches from disk", "rerun"),
+)

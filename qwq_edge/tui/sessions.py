@@ -1,0 +1,96 @@
+"""What the app does with sessions besides showing them: starting or continuing one (an agent
+and its recorder), exporting one to Markdown, playing one back at its recorded pace, and
+running one again offline."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from textual.notifications import SeverityLevel
+
+from qwq_edge.agent import Agent
+from qwq_edge.agent.replay import recorded_turns
+from qwq_edge.engine.base import Engine
+from qwq_edge.errors import QwqEdgeError
+from qwq_edge.events import Event
+from qwq_edge.paths import paths
+from qwq_edge.runtime import build_agent, offline_provider, recorder_for, rerun_session
+from qwq_edge.search.base import SearchProvider
+from qwq_edge.settings import Settings
+from qwq_edge.store.bundle import to_markdown
+from qwq_edge.store.journal import Journal
+from qwq_edge.store.recorder import Recorder
+
+Post = Callable[[Event], None]
+
+# A replay waits at most this long between two events: a session journaled over a coffee
+# break should not replay one.
+MAX_PAUSE = 5.0
+
+
+@dataclass(frozen=True)
+class Resume:
+    """What a follow-up needs to continue a journaled session (empty: start a new one)."""
+
+    session_id: str | None = None
+    history: list[tuple[str, str]] = field(default_factory=list)  # (question, answer) per turn
+    started: float | None = None  # when the session began: its questions' "today"
+
+    @classmethod
+    def of(cls, session_id: str, events: Sequence[Event]) -> Resume:
+        turns = recorded_turns(list(events))
+        history = [(q.question, f.text if f else "") for q, f in turns]
+        return cls(session_id, history, events[0].t if events else None)
+
+
+def start_agent(
+    settings: Settings,
+    engine: Engine,
+    provider: SearchProvider,
+    journal: Journal | None,
+    resume: Resume,
+) -> tuple[Agent, Recorder | None]:
+    """The agent for the next question, and what journals it (None: no journal). A follow-up
+    to a session picked in the sidebar continues that session, in the journal too."""
+    agent = build_agent(settings, engine, provider, session_id=resume.session_id)
+    resuming = resume.session_id is not None and bool(resume.history)
+    if resuming:
+        agent.resume(resume.history, resume.started)
+    if journal is None:
+        return agent, None
+    return agent, recorder_for(journal, engine, resume.session_id if resuming else None)
+
+
+def export_markdown(journal: Journal, session_id: str) -> Path:
+    """Write the session as Markdown under the data directory; returns where."""
+    target = paths().data_dir / "exports" / f"{session_id}.md"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    row = journal.session(session_id)
+    target.write_text(to_markdown(row, list(journal.events(session_id))), encoding="utf-8")
+    return target
+
+
+def replay_paced(events: Sequence[Event], post: Post) -> None:
+    """Post ``events`` with the pauses they were recorded with (blocks: a worker thread)."""
+    last = events[0].t if events else 0.0
+    for e in events:
+        time.sleep(max(0.0, min(e.t - last, MAX_PAUSE)))
+        last = e.t
+        post(e)
+
+
+def rerun_offline(events: Sequence[Event], engine: Engine, post: Post) -> tuple[str, SeverityLevel]:
+    """Run the model again on the session's questions, searches from disk, never the net
+    (on the engine thread). Returns a sentence for the user: how the re-run compares with
+    the recording, or why it could not run."""
+    try:
+        # Not journaled: a re-run is there to be compared with the recording.
+        results = rerun_session(events, engine, offline_provider(), on_event=post)
+    except QwqEdgeError as exc:
+        return str(exc), "error"
+    same = all(r.identical for r in results)
+    note = "identical to the recording" if same else "different from the recording"
+    return f"Re-run finished: {note}.", "information"

@@ -1,0 +1,27 @@
+"""The app's widgets, one module per area of the screen: the prompt, the conversation and
+its turns (thinking, tool cards, sources), the sessions sidebar and the status bar.
+
+They know nothing of the engine or the journal: the app sets what they show (attributes
+down) and they post what the user did (messages up). Their styles are in ``app.tcss``.
+"""
+
+from qwq_edge.tui.widgets.conversation import Conversation
+from qwq_edge.tui.widgets.prompt import PromptInput
+from qwq_edge.tui.widgets.sidebar import SessionItem, SessionsSidebar
+from qwq_edge.tui.widgets.sources import SourcesView
+from qwq_edge.tui.widgets.status import Status, StatusBar
+from qwq_edge.tui.widgets.tool_card import ToolCard
+from qwq_edge.tui.widgets.turn import ThinkingView, TurnView
+
+__all__ = [
+    "Conversation",
+    "PromptInput",
+    "SessionItem",
+    "SessionsSidebar",
+    "SourcesView",
+    "Status",
+    "StatusBar",
+    "ThinkingView",
+    "ToolCard",
+    "TurnView",
+]

@@ -1,0 +1,88 @@
+"""The status bar: what the app is doing, the model, speed, context, searches, online or not;
+and the ``Meter`` that counts those numbers from the session's events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from qwq_edge.engine.base import ModelInfo
+from qwq_edge.events import Stats
+from qwq_edge.settings import Settings
+
+
+@dataclass
+class Meter:
+    """Decode speed, context use and searches of the session on screen."""
+
+    ctx: tuple[int, int]  # tokens in context, context size (0: not known yet)
+    gen: tuple[int, float] = (0, 0.0)  # tokens decoded and seconds, in this turn
+    tps: float = 0.0
+    searches: int = 0  # searches that returned results, in this session
+
+    def count(self, stats: Stats) -> None:
+        if stats.phase == "generate" and stats.tokens_generated > 1:
+            # Over the whole turn: one short burst says little about the speed. The first
+            # token is left out: its time is in the prefill, not in gen_seconds.
+            n, secs = self.gen
+            self.gen = (n + stats.tokens_generated - 1, secs + stats.gen_seconds)
+            self.tps = self.gen[0] / self.gen[1] if self.gen[1] > 0 else 0.0
+        self.ctx = (stats.context_used, stats.n_ctx)
+
+
+@dataclass(frozen=True)
+class Status:
+    """Everything the status line shows; the app builds one and hands it down."""
+
+    max_searches: int
+    offline: bool
+    running: bool = False
+    state: str = ""  # "loading model… 3s", "no model"
+    model: ModelInfo | None = None
+    tps: float = 0.0  # decode speed over the turn so far
+    ctx: tuple[int, int] = (0, 0)  # tokens in context, context size (0: not known yet)
+    searches: int = 0
+
+    @classmethod
+    def of(
+        cls, meter: Meter, settings: Settings, model: ModelInfo | None, running: bool, state: str
+    ) -> Status:
+        return cls(
+            settings.max_searches, settings.offline, running, state, model,
+            meter.tps, meter.ctx, meter.searches,
+        )  # fmt: skip
+
+    def line(self) -> str:
+        parts = []
+        if self.running:
+            parts.append("answering… Esc stops")
+        if self.state:
+            parts.append(self.state)
+        info = self.model
+        if info is not None:
+            where = f"GPU {info.n_gpu_layers}/{info.n_layers}" if info.n_gpu_layers else "CPU"
+            parts.append(f"{info.quant} {where}")
+        # Most telling first: a narrow terminal cuts the end of the line (the model name).
+        parts.append(f"{self.tps:.1f} tok/s")
+        n_ctx = self.ctx[1] or (info.n_ctx if info is not None else 0)
+        parts.append(f"ctx {self.ctx[0]}/{n_ctx or 'auto'}")
+        parts.append(f"searches {self.searches}/{self.max_searches}")
+        parts.append("offline" if self.offline else "online")
+        if info is not None:
+            parts.append(info.name)
+        return " · ".join(parts)
+
+
+class StatusBar(Static):
+    """One line at the bottom; shows ``status`` (None: nothing yet)."""
+
+    status: reactive[Status | None] = reactive(None, init=False)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        # Not markup: a model's name is shown as it is, brackets included.
+        super().__init__("", id=id, markup=False)
+
+    def watch_status(self, status: Status | None) -> None:
+        self.update("" if status is None else status.line())

@@ -1,0 +1,145 @@
+"""One turn of the conversation: the question, then its thinking sections, tool cards,
+answer and sources, mounted in the order they arrive.
+
+Streamed text is buffered here and drawn by ``flush``, which the app calls on a timer and
+before anything new is mounted, so the screen is redrawn a few times a second, not per token.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Collapsible, Markdown, Static
+from textual.widgets.markdown import MarkdownStream
+
+from qwq_edge.events import FinalAnswer, Source, ToolCall, ToolResult
+from qwq_edge.tui.widgets.sources import SourcesView
+from qwq_edge.tui.widgets.tool_card import ToolCard
+
+
+class ThinkingView(Collapsible):
+    """Streamed reasoning; collapses when the answer starts, expandable later.
+
+    While it streams only the tail is drawn (constant cost per flush, however long QwQ
+    thinks); the whole text is drawn once, when the section ends."""
+
+    TAIL = 1500  # characters: a dozen wrapped lines
+
+    def __init__(self) -> None:
+        self.body = Static("", classes="thinking-text", markup=False)
+        super().__init__(self.body, title="Thinking…", collapsed=False, classes="thinking")
+        self.text = ""
+        self.dirty = False
+
+    def add(self, text: str) -> None:
+        self.text += text
+        self.dirty = True
+
+    def flush(self) -> None:
+        if self.dirty:
+            self.dirty = False
+            tail = self.text[-self.TAIL :]
+            self.body.update(("…" + tail) if len(tail) < len(self.text) else tail)
+
+    def finish(self) -> None:
+        self.dirty = False
+        self.body.update(self.text)
+        words = len(self.text.split())
+        self.title = f"Thought for {words} words"
+        self.collapsed = True
+
+
+class TurnView(Vertical):
+    """One question and everything that followed it, mounted in order of arrival."""
+
+    def __init__(self, question: str) -> None:
+        super().__init__(classes="turn")
+        self.question = question
+        self.thinking: ThinkingView | None = None  # the open section, if any
+        self.answer: Markdown | None = None
+        self.answer_text = ""  # what the answer widget was given so far
+        self.pending_answer = ""  # arrived, not yet drawn
+        self.stream: MarkdownStream | None = None
+        self.cards: dict[int, ToolCard] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f"› {self.question}", style="bold"), classes="question")
+
+    async def add_thinking(self, text: str) -> None:
+        (await self.thinking_view()).add(text)
+
+    async def add_answer(self, text: str) -> None:
+        await self.answer_view()
+        self.pending_answer += text
+
+    async def thinking_view(self) -> ThinkingView:
+        if self.thinking is None or self.thinking.collapsed:
+            self.thinking = ThinkingView()
+            await self.mount(self.thinking)
+        return self.thinking
+
+    async def add_card(self, call: ToolCall) -> ToolCard:
+        card = ToolCard(call)
+        self.cards[call.call_id] = card
+        if self.thinking is not None:
+            self.thinking.finish()
+        self.thinking = None  # thinking after a search opens a new section
+        await self.mount(card)
+        return card
+
+    def finish_card(self, result: ToolResult) -> None:
+        card = self.cards.get(result.call_id)
+        if card is not None:
+            card.finish(result)
+
+    async def answer_view(self) -> Markdown:
+        if self.answer is None:
+            if self.thinking is not None:
+                self.thinking.finish()
+            self.answer = Markdown("", classes="answer")
+            await self.mount(self.answer)
+        return self.answer
+
+    async def finish(self, final: FinalAnswer) -> None:
+        """The turn's answer is complete: close the thinking, draw all of it, then sources."""
+        if self.thinking is not None:
+            self.thinking.finish()
+        if final.text and self.answer is None:
+            # An answer that came without deltas: draw it whole.
+            await self.answer_view()
+            self.pending_answer = final.text
+        await self.flush(final=True)
+        await self.show_sources(final.sources)
+
+    async def show_sources(self, sources: tuple[Source, ...]) -> None:
+        if sources:
+            await self.mount(SourcesView(sources))
+
+    async def show_error(self, message: str) -> None:
+        await self.mount(Static(f"⚠ {message}", classes="error", markup=False))
+
+    async def show_stopped(self) -> None:
+        await self.mount(Static("stopped — what was written is kept", classes="stopped"))
+
+    async def flush(self, final: bool = False) -> bool:
+        """Draw the text that arrived since the last flush; True when anything changed.
+
+        The answer goes through Markdown.get_stream, which appends to the last block instead
+        of re-parsing the whole answer each time."""
+        changed = self.thinking is not None and self.thinking.dirty
+        if self.thinking is not None:
+            self.thinking.flush()
+        if self.pending_answer and self.answer is not None:
+            fragment, self.pending_answer = self.pending_answer, ""
+            self.answer_text += fragment
+            if self.stream is None:
+                self.stream = Markdown.get_stream(self.answer)
+            await self.stream.write(fragment)
+            changed = True
+        if final and self.stream is not None:
+            await self.stream.stop()
+            self.stream = None
+            if self.answer is not None and self.answer.source != self.answer_text:
+                await self.answer.update(self.answer_text)  # whatever the stream had pending
+        return changed

@@ -1,0 +1,65 @@
+"""The command line's shape: one dispatch style, the README's command table in sync with the
+parser, and run options generated from the settings' fields."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import pytest
+
+from qwq_edge import cli
+from qwq_edge.cli.common import run_overrides
+from qwq_edge.settings import OPTIONS
+
+README = Path(__file__).resolve().parent.parent.parent / "README.md"
+
+
+def _readme_commands() -> dict[str, str]:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("### Commands", 1)[1].split("\n## ", 1)[0]
+    return dict(re.findall(r"^\| `([a-z-]+)` \| (.+?) \|$", section, flags=re.M))
+
+
+def test_the_readme_lists_every_command_with_its_help() -> None:
+    parser = cli.build_parser()
+    helps = {
+        name: action.help
+        for group in parser._subparsers._group_actions  # type: ignore[union-attr]
+        for action in group._choices_actions  # type: ignore[attr-defined]
+        for name in [action.dest]
+    }
+    assert _readme_commands() == helps
+    assert tuple(helps) == cli.commands(parser)
+
+
+def test_every_command_has_a_handler() -> None:
+    parser = cli.build_parser()
+    for name in cli.commands(parser):
+        words = {"ask": ["ask", "q"], "replay": ["replay", "x"]}.get(name, [name])
+        assert callable(parser.parse_args(words).handler), name
+
+
+def test_run_options_come_from_the_settings_fields() -> None:
+    parser = cli.build_parser()
+    flagged = {n for n, f in OPTIONS.items() if f.metadata["flag"]}
+    args = parser.parse_args(["ask", "q", "--gpu-layers", "-1", "--kv-type", "q8_0", "--offline"])
+    given = {k: v for k, v in run_overrides(args).items() if v is not None}
+    assert given == {"n_gpu_layers": -1, "kv_type": "q8_0", "offline": True}
+    assert set(run_overrides(args)) == flagged
+    with pytest.raises(SystemExit):
+        parser.parse_args(["ask", "q", "--offline", "--refresh"])  # one group: exclusive
+
+
+def test_no_command_opens_the_app_with_the_options_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, int | None]] = []
+
+    def fake_tui(args: argparse.Namespace) -> int:
+        seen.append((args.command, args.n_ctx))
+        return 0
+
+    monkeypatch.setattr(cli.ask, "cmd_tui", fake_tui)  # registered when the parser is built
+    assert cli.main(["--n-ctx", "2048"]) == 0
+    assert cli.main([]) == 0
+    assert seen == [("tui", 2048), ("tui", None)]
