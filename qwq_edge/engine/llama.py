@@ -27,7 +27,7 @@ from qwq_edge.engine.stops import StopRules
 from qwq_edge.errors import GrammarError, ModelLoadError
 from qwq_edge.models import ModelFile, Plan
 from qwq_edge.models.fit import ModelShape
-from qwq_edge.models.hardware import default_threads
+from qwq_edge.models.hardware import can_offload, default_threads
 from qwq_edge.settings import Sampling
 
 _KV_TYPE_IDS = {"f16": 1, "q8_0": 8, "q4_0": 2}  # GGML_TYPE_*
@@ -121,7 +121,7 @@ class LlamaEngine:
             n_ctx_train=model.ctx_train,
             n_layers=model.layers,
             n_gpu_layers=plan.n_gpu_layers,
-            gpu_offload=bool(llama_cpp.llama_supports_gpu_offload()),
+            gpu_offload=can_offload(),
             n_vocab=n_vocab,
             reasoning="</think>" in self._special_text or "<think>" in template,
             kv_type=plan.kv_type,

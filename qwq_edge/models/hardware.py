@@ -165,11 +165,11 @@ def cpu_name() -> str:
     return platform.processor() or "CPU"
 
 
-def this_machine(can_offload: bool, *, measure: bool = False) -> Memory:
+def this_machine(offload: bool, *, measure: bool = False) -> Memory:
     """The Memory to plan with here. Without offload the GPU is ignored: it cannot be used."""
     ram = total_ram()
     cpu_bw = measure_ram_bandwidth() if measure else None
-    gpu = detect_gpu(ram) if can_offload else None
+    gpu = detect_gpu(ram) if offload else None
     if gpu is None:
         return Memory(
             ram_bytes=ram, cpu_bandwidth=cpu_bw, label=f"{cpu_name()}, {ram / GiB:.0f} GiB"

@@ -9,9 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import Protocol
 
 from textual.message import Message
-from textual.message_pump import MessagePump
+from textual.notifications import SeverityLevel
 
 from qwq_edge.engine.base import Engine
 from qwq_edge.errors import QwqEdgeError
@@ -25,6 +26,12 @@ FLUSH_SECONDS = 0.2
 
 EngineLoader = Callable[[Settings], Engine]
 TextDelta = ThinkingDelta | AnswerDelta
+
+
+class Target(Protocol):
+    """Where messages go: the app (any Textual message pump; a list in tests)."""
+
+    def post_message(self, message: Message) -> bool: ...
 
 
 class AgentEvent(Message):
@@ -57,7 +64,13 @@ class ModelReady(Message):
 
 
 class TurnDone(Message):
-    """A turn (or an offline re-run) ended; every event of it was posted before this."""
+    """A turn (or an offline re-run) ended; every event of it was posted before this.
+    ``note``: a sentence for the user about how it went (a re-run says how it compares)."""
+
+    def __init__(self, note: str = "", severity: SeverityLevel = "information") -> None:
+        super().__init__()
+        self.note = note
+        self.severity = severity
 
 
 def _merge(pending: TextDelta | None, event: TextDelta) -> TextDelta | None:
@@ -91,7 +104,7 @@ class Poster:
     On a 2-core machine every message the UI thread handles is CPU and GIL time taken from
     llama.cpp's decode threads."""
 
-    def __init__(self, target: MessagePump) -> None:
+    def __init__(self, target: Target) -> None:
         self.target = target
         self.pending: TextDelta | None = None
         self.last = time.monotonic()

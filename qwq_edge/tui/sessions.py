@@ -5,7 +5,7 @@ running one again offline."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +23,9 @@ from qwq_edge.settings import Settings
 from qwq_edge.store.bundle import to_markdown
 from qwq_edge.store.journal import Journal
 from qwq_edge.store.recorder import Recorder
+from qwq_edge.tui.messages import AgentEvent, Target, TurnDone, coalesce
 
-Post = Callable[[Event], None]
+ProviderFactory = Callable[[Settings], SearchProvider]
 
 # A replay waits at most this long between two events: a session journaled over a coffee
 # break should not replay one.
@@ -46,16 +47,27 @@ class Resume:
         return cls(session_id, history, events[0].t if events else None)
 
 
+async def show(
+    journal: Journal, session_id: str, apply: Callable[[Event], Awaitable[None]]
+) -> Resume:
+    """Hand a journaled session's events to ``apply`` (runs of text deltas merged: it shows
+    in one pass, not token by token); returns what a follow-up needs to continue it."""
+    events = list(journal.events(session_id))
+    for e in coalesce(events):
+        await apply(e)
+    return Resume.of(session_id, events)
+
+
 def start_agent(
     settings: Settings,
     engine: Engine,
-    provider: SearchProvider,
+    providers: ProviderFactory,
     journal: Journal | None,
     resume: Resume,
 ) -> tuple[Agent, Recorder | None]:
     """The agent for the next question, and what journals it (None: no journal). A follow-up
     to a session picked in the sidebar continues that session, in the journal too."""
-    agent = build_agent(settings, engine, provider, session_id=resume.session_id)
+    agent = build_agent(settings, engine, providers(settings), session_id=resume.session_id)
     resuming = resume.session_id is not None and bool(resume.history)
     if resuming:
         agent.resume(resume.history, resume.started)
@@ -73,24 +85,34 @@ def export_markdown(journal: Journal, session_id: str) -> Path:
     return target
 
 
-def replay_paced(events: Sequence[Event], post: Post) -> None:
-    """Post ``events`` with the pauses they were recorded with (blocks: a worker thread)."""
+def replay(journal: Journal, session_id: str, target: Target) -> None:
+    """Post a journaled session's events with the pauses they were recorded with (blocks:
+    run it in a worker thread)."""
+    events = list(journal.events(session_id))
     last = events[0].t if events else 0.0
     for e in events:
         time.sleep(max(0.0, min(e.t - last, MAX_PAUSE)))
         last = e.t
-        post(e)
+        target.post_message(AgentEvent(e, live=False))
 
 
-def rerun_offline(events: Sequence[Event], engine: Engine, post: Post) -> tuple[str, SeverityLevel]:
-    """Run the model again on the session's questions, searches from disk, never the net
-    (on the engine thread). Returns a sentence for the user: how the re-run compares with
-    the recording, or why it could not run."""
+def rerun_offline(events: Sequence[Event], engine: Engine, target: Target) -> None:
+    """Run the model again on the session's questions, searches from disk, never the net,
+    on the calling thread (the engine thread); posts the events, then a ``TurnDone`` saying
+    how the re-run compares with the recording, or why it could not run."""
+    note = ""
+    severity: SeverityLevel = "information"
+
+    def post(event: Event) -> None:
+        target.post_message(AgentEvent(event, live=False))
+
     try:
         # Not journaled: a re-run is there to be compared with the recording.
         results = rerun_session(events, engine, offline_provider(), on_event=post)
+        same = all(r.identical for r in results)
+        note = "identical to the recording" if same else "different from the recording"
+        note = f"Re-run finished: {note}."
     except QwqEdgeError as exc:
-        return str(exc), "error"
-    same = all(r.identical for r in results)
-    note = "identical to the recording" if same else "different from the recording"
-    return f"Re-run finished: {note}.", "information"
+        note, severity = str(exc), "error"
+    finally:  # whatever happened, the app stops waiting for it
+        target.post_message(TurnDone(note, severity))

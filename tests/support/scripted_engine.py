@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 
 from qwq_edge.engine.base import Generation, ModelInfo
-from qwq_edge.engine.stops import MarkerScanner
+from qwq_edge.engine.stops import StopRules
 from qwq_edge.errors import GrammarError
 from qwq_edge.settings import Sampling
 
@@ -100,56 +100,42 @@ class ScriptedEngine:
             prefix += 1
         result.stats.tokens_reused = prefix
         result.stats.tokens_evaluated = len(context) - prefix
-        room = self._info.n_ctx - len(context)
-        if room <= 0:
-            result.stop = "context_full"
+        # The real stop rules, as every engine applies them.
+        rules = StopRules(
+            result,
+            n_ctx=self._info.n_ctx,
+            context_len=len(context),
+            max_tokens=max_tokens,
+            eog=frozenset(EOG),
+            markers=markers,
+            line_start=line_start,
+            cancel=cancel,
+        )
+        if rules.no_room():
             return
-        limit = min(max_tokens, room) if max_tokens > 0 else room
         text = self.script.pop(0) if self.script else "<|im_end|>"
         if grammar is not None and not text.endswith("<|im_end|>"):
             text += "<|im_end|>"
-        scanner = MarkerScanner(markers, line_start=line_start)
         produced = self.tokenize(text, trusted=True)
         self._kv = list(context)
-        length = 0
-        chunks: list[str] = []
+        stopped = False
         for i, tok in enumerate(produced):
             if self.on_token is not None:
                 self.on_token(i)
-            result.tokens.append(tok)
             self._kv.append(tok)
-            if tok in EOG:
-                result.ends.append(length)
-                result.stop = "eog"
-                break
-            piece = self.detokenize([tok])
-            chunks.append(piece)
-            length += len(piece)
-            safe, hit = scanner.feed(piece)
+            safe, stopped = rules.step(tok, lambda t: self.detokenize([t]))
             if safe:
                 yield safe
-            result.ends.append(length)
-            if hit is not None:
-                result.stop, result.marker = "marker", hit.marker
-                result.marker_start, result.rest = hit.start, hit.rest
+            if stopped:
                 remainder = self.detokenize(produced[i + 1 :])
-                if hit.marker == "</think>" and remainder:
+                if remainder and (
+                    result.stop == "cancelled"  # what the model would have gone on with
+                    or (result.stop == "marker" and result.marker == "</think>")
+                ):
                     self.script.insert(0, remainder)  # a real model goes on after </think>
                 break
-            if cancel is not None and cancel.is_set():
-                result.stop = "cancelled"
-                remainder = self.detokenize(produced[i + 1 :])
-                if remainder:
-                    self.script.insert(0, remainder)  # what the model would have gone on with
-                break
-            if len(result.tokens) >= limit:
-                result.stop = "max_tokens" if limit < room else "context_full"
-                break
-        else:
-            result.stop = "max_tokens"
-        result.text = "".join(chunks)
-        result.stats.tokens_generated = len(result.tokens)
-        if result.stop != "marker":
-            tail = scanner.flush()
-            if tail:
-                yield tail
+        if not stopped:
+            result.stop = "max_tokens"  # the script ran out without an end of turn
+        tail = rules.finish()
+        if tail:
+            yield tail

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 from pathlib import Path
 
 import pytest
@@ -20,46 +19,7 @@ from qwq_edge.tui.widgets import SourcesView, ThinkingView, ToolCard, TurnView
 from tests.support.fakes import FakeSearch
 from tests.support.scripted_engine import ScriptedEngine
 from tests.support.tavily_server import TavilyServer
-
-CALL = '{"action": "web_search", "action_input": {"query": "%s"}}'
-SCRIPT = [
-    "I should look this up.<tool_call>",
-    CALL % "gold price today",
-    "One more check.<tool_call>",
-    CALL % "gold price trend",
-    "Enough.</think>Gold is **up** today [1] and trending higher [3].<|im_end|>",
-]
-
-
-def make_app(
-    script: list[str], *, journal: Journal | None = None, slow: float = 0.0, **kw: object
-) -> tuple[QwqEdgeApp, ScriptedEngine, FakeSearch]:
-    engine = ScriptedEngine(script, reasoning=True)
-    if slow:
-        engine.on_token = lambda i: time.sleep(slow)
-    search = FakeSearch()
-    app = QwqEdgeApp(
-        Settings(**kw),  # type: ignore[arg-type]
-        journal=journal,
-        engine_loader=lambda s: engine,
-        provider_factory=lambda s: search,
-    )
-    return app, engine, search
-
-
-async def wait_idle(app: QwqEdgeApp, pilot, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    await pilot.pause(0.05)
-    while (app.running or app.engine is None) and time.monotonic() < deadline:
-        await pilot.pause(0.05)
-    await pilot.pause(0.1)
-
-
-async def ask(app: QwqEdgeApp, pilot, question: str) -> None:  # type: ignore[no-untyped-def]
-    await wait_idle(app, pilot)
-    await pilot.click("#prompt")
-    await pilot.press(*question)
-    await pilot.press("enter")
+from tests.tui.harness import CALL, SCRIPT, ask, make_app, wait_idle
 
 
 async def test_a_turn_streams_in_order_with_cards_sources_and_collapsed_thinking() -> None:

@@ -1,19 +1,38 @@
-"""The settings screen: model, context, GPU layers, format, search budget, key, offline."""
+"""The settings screen: model, context, GPU layers, format, search budget, key, offline.
+
+It dismisses with the values to save (a dict of settings fields), or None when cancelled.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Switch
 
-from qwq_edge.settings import Settings
+from qwq_edge.settings import Settings, save_file
+
+MODEL_KEYS = ("model", "n_ctx", "n_gpu_layers")  # what the loaded model depends on
+
+
+def save(values: dict[str, Any], settings: Settings) -> tuple[Settings, Path, bool]:
+    """Write the screen's ``values`` to the config file. Returns ``settings`` with them, the
+    file, and whether the model must be loaded again (a setting it depends on changed)."""
+    reload = any(k in values for k in MODEL_KEYS) and any(
+        values.get(k) != getattr(settings, k) for k in MODEL_KEYS
+    )
+    path = save_file(values)
+    return settings.replace(**{k: v for k, v in values.items() if v is not None}), path, reload
 
 
 class SettingsScreen(ModalScreen[dict[str, Any] | None]):
-    BINDINGS: ClassVar = [("escape", "dismiss_none", "Close")]
+    """A dialog over the app; Save checks the numbers before it closes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [("escape", "dismiss_none", "Close")]
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
@@ -54,6 +73,7 @@ class SettingsScreen(ModalScreen[dict[str, Any] | None]):
                 yield Label("Search budget")
                 yield Input(str(s.max_searches), type="integer", id="max_searches")
                 yield Label("Tavily API key")
+                # Masked: the screen may be shared or recorded.
                 yield Input(key, password=True, placeholder="tvly-…", id="tavily_api_key")
                 yield Label("Offline by default")
                 yield Switch(value=s.offline, id="offline")

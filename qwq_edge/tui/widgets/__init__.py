@@ -1,8 +1,9 @@
 """The app's widgets, one module per area of the screen: the prompt, the conversation and
 its turns (thinking, tool cards, sources), the sessions sidebar and the status bar.
 
-They know nothing of the engine or the journal: the app sets what they show (attributes
-down) and they post what the user did (messages up). Their styles are in ``app.tcss``.
+The app sets what they show (attributes down) and they post what the user did (messages
+up); none of them touches the engine, and only the sidebar reads the journal (its list of
+sessions). Their styles are in ``app.tcss``.
 """
 
 from qwq_edge.tui.widgets.conversation import Conversation

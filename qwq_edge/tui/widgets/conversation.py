@@ -32,5 +32,6 @@ class Conversation(VerticalScroll):
         await self.remove_children()
         self.turn = None
 
-    def show_load_error(self, message: str, hint: str) -> None:
-        self.mount(Static(f"⚠ {message}\n{hint}", classes="error load-error", markup=False))
+    def show_load_error(self, error: str | None) -> None:
+        text = f"⚠ The model could not be loaded: {error}\nFix it in Settings (Ctrl+S)."
+        self.mount(Static(text, classes="error load-error", markup=False))

@@ -1,7 +1,7 @@
 """The sessions sidebar: past sessions from the journal, newest first, with a search box.
 
-The app sets ``rows`` (it owns the journal); the sidebar posts ``Searched`` when the search
-text changes and ``Opened`` when a session is picked.
+It reads the list from the journal it is given; picking a session posts ``Opened``, and the
+app shows that session.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.reactive import reactive
 from textual.widgets import Input, ListItem, ListView, Static
 
-from qwq_edge.store.journal import SessionRow
+from qwq_edge.store.journal import Journal, SessionRow
+
+LIMIT = 200  # sessions listed; the search box reaches the older ones
 
 
 def session_label(row: SessionRow) -> str:
@@ -34,18 +35,7 @@ class SessionItem(ListItem):
 
 
 class SessionsSidebar(Vertical):
-    """A title, the search box, and the list of ``rows``."""
-
-    # Rebuilt on every assignment, as the list was before it was a widget; the list starts
-    # empty, so there is nothing to draw at mount.
-    rows: reactive[tuple[SessionRow, ...]] = reactive((), always_update=True, init=False)
-
-    class Searched(Message):
-        """The search text changed: the app answers with the matching ``rows``."""
-
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
+    """A title, the search box, and the sessions of ``journal`` (none without one)."""
 
     class Opened(Message):
         """The user picked a session in the list."""
@@ -54,20 +44,36 @@ class SessionsSidebar(Vertical):
             super().__init__()
             self.session_id = session_id
 
+    def __init__(self, journal: Journal | None, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.journal = journal
+        self.chosen = False  # the user showed or hid it: the width no longer decides
+
+    def toggle(self) -> None:
+        self.display = not self.display
+        self.chosen = True
+
+    def fit(self, width: int) -> None:
+        """Below 100 columns the conversation needs the room, unless the user asked otherwise."""
+        if not self.chosen:
+            self.display = width >= 100
+
     def compose(self) -> ComposeResult:
         yield Static("Sessions", id="sidebar-title")
         yield Input(placeholder="search sessions", id="session-search")
         yield ListView(id="sessions")
 
-    def watch_rows(self, rows: tuple[SessionRow, ...]) -> None:
+    def show_sessions(self, search: str = "") -> None:
+        """List the sessions whose title contains ``search`` (all of them for "")."""
         view = self.query_one("#sessions", ListView)
         view.clear()
-        view.extend(SessionItem(row) for row in rows)
+        if self.journal is not None:
+            view.extend(SessionItem(row) for row in self.journal.sessions(LIMIT, search))
 
     @on(Input.Changed, "#session-search")
     def _searched(self, event: Input.Changed) -> None:
         event.stop()
-        self.post_message(self.Searched(event.value))
+        self.show_sessions(event.value)
 
     @on(ListView.Selected, "#sessions")
     def _opened(self, event: ListView.Selected) -> None:

@@ -3,6 +3,7 @@ and the ``Meter`` that counts those numbers from the session's events."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from textual.reactive import reactive
@@ -39,7 +40,8 @@ class Status:
     max_searches: int
     offline: bool
     running: bool = False
-    state: str = ""  # "loading model… 3s", "no model"
+    state: str = ""  # "no model"
+    loading_since: float | None = None  # a load is running: the bar counts its seconds
     model: ModelInfo | None = None
     tps: float = 0.0  # decode speed over the turn so far
     ctx: tuple[int, int] = (0, 0)  # tokens in context, context size (0: not known yet)
@@ -47,10 +49,18 @@ class Status:
 
     @classmethod
     def of(
-        cls, meter: Meter, settings: Settings, model: ModelInfo | None, running: bool, state: str
+        cls,
+        meter: Meter,
+        settings: Settings,
+        *,
+        model: ModelInfo | None,
+        running: bool,
+        state: str = "",
+        loading_since: float | None = None,
     ) -> Status:
+        """The status now: ``meter``'s counts, ``settings``' budget and mode, and the rest."""
         return cls(
-            settings.max_searches, settings.offline, running, state, model,
+            settings.max_searches, settings.offline, running, state, loading_since, model,
             meter.tps, meter.ctx, meter.searches,
         )  # fmt: skip
 
@@ -58,6 +68,8 @@ class Status:
         parts = []
         if self.running:
             parts.append("answering… Esc stops")
+        if self.loading_since is not None:
+            parts.append(f"loading model… {time.monotonic() - self.loading_since:.0f}s")
         if self.state:
             parts.append(self.state)
         info = self.model
@@ -83,6 +95,13 @@ class StatusBar(Static):
     def __init__(self, *, id: str | None = None) -> None:
         # Not markup: a model's name is shown as it is, brackets included.
         super().__init__("", id=id, markup=False)
+
+    def on_mount(self) -> None:
+        self.set_interval(0.5, self._tick)
+
+    def _tick(self) -> None:
+        if self.status is not None and self.status.loading_since is not None:
+            self.watch_status(self.status)  # the seconds went on
 
     def watch_status(self, status: Status | None) -> None:
         self.update("" if status is None else status.line())

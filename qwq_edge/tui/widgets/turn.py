@@ -13,7 +13,7 @@ from textual.containers import Vertical
 from textual.widgets import Collapsible, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
-from qwq_edge.events import FinalAnswer, Source, ToolCall, ToolResult
+from qwq_edge.events import AnswerDelta, FinalAnswer, Source, ThinkingDelta, ToolCall, ToolResult
 from qwq_edge.tui.widgets.sources import SourcesView
 from qwq_edge.tui.widgets.tool_card import ToolCard
 
@@ -66,12 +66,13 @@ class TurnView(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(Text(f"› {self.question}", style="bold"), classes="question")
 
-    async def add_thinking(self, text: str) -> None:
-        (await self.thinking_view()).add(text)
-
-    async def add_answer(self, text: str) -> None:
-        await self.answer_view()
-        self.pending_answer += text
+    async def add_text(self, delta: ThinkingDelta | AnswerDelta) -> None:
+        """Buffer streamed text (``flush`` draws it), opening its section if needed."""
+        if isinstance(delta, ThinkingDelta):
+            (await self.thinking_view()).add(delta.text)
+        else:
+            await self.answer_view()
+            self.pending_answer += delta.text
 
     async def thinking_view(self) -> ThinkingView:
         if self.thinking is None or self.thinking.collapsed:
