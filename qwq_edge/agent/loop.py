@@ -253,8 +253,7 @@ class Agent:
             )
 
     def _answer_now(self, state: TurnState) -> None:
-        state.controls.interrupt.clear()
-        state.controls.answer_now_requested = False
+        state.controls.acknowledge()
         state.budget.answer_now = True
         if state.mode == "think":
             self.context += self.engine.tokenize(f"\n{THINK_END}\n\n", trusted=True)
@@ -339,8 +338,7 @@ class Agent:
             raw += suffix
             self.context += self.engine.tokenize(suffix, trusted=True)
         if gen.stop == "cancelled":  # "answer now" while the query was being written
-            state.controls.interrupt.clear()
-            state.controls.answer_now_requested = False
+            state.controls.acknowledge()
             state.budget.answer_now = True
         self.context += self.engine.tokenize(self.format.call_close(), trusted=True)
         self._call_id += 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -101,9 +101,9 @@ def recorded_turns(events: list[Event]) -> list[tuple[QuestionAsked, FinalAnswer
 
 def rerun(
     events: list[Event],
-    agent_factory: Any,
+    agent_factory: Callable[[Settings, date, SearchProvider], Agent],
     fallback: SearchProvider | None = None,
-    on_event: Any = None,
+    on_event: Callable[[Event], None] | None = None,
 ) -> list[TurnComparison]:
     """Run every recorded question again. ``agent_factory(settings, today, provider)`` builds
     the Agent; searches the session did not make go to ``fallback`` (an offline cache);

@@ -31,6 +31,11 @@ class Controls:
         self.answer_now_requested = True
         self.interrupt.set()
 
+    def acknowledge(self) -> None:
+        """The loop took the "answer now": the engine may run again."""
+        self.interrupt.clear()
+        self.answer_now_requested = False
+
 
 @dataclass
 class TurnState:
