@@ -186,7 +186,7 @@ class QwqEdgeApp(App[None]):
 
     def update_status(self, state: str = "") -> None:
         self.query_one(StatusBar).status = Status.of(
-            self.meter, self.settings, model=self.engine.info if self.engine else None,
+            self.meter, self.settings, model=self.engine.info if self.engine is not None else None,
             running=self.running, state=state, loading_since=self.models.since,
         )  # fmt: skip
 

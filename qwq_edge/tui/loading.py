@@ -38,7 +38,7 @@ class ModelLoader:
         settings, self._next = self._next, None
         if settings is None:
             return True
-        close = getattr(message.engine, "close", None)  # not part of Engine: test doubles
+        close = getattr(message.engine, "close", None)  # not in the Engine protocol
         if close is not None:
             self.runner.submit(close)
         self.load(settings)

@@ -29,7 +29,7 @@ TextDelta = ThinkingDelta | AnswerDelta
 
 
 class Target(Protocol):
-    """Where messages go: the app (any Textual message pump; a list in tests)."""
+    """Where messages go: the app (any Textual message pump will do; tests pass a recorder)."""
 
     def post_message(self, message: Message) -> bool: ...
 

@@ -5,11 +5,26 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from textual.widgets import Input, ListView, Markdown
 
 from qwq_edge.errors import ModelLoadError
+from qwq_edge.events import (
+    AnswerDelta,
+    ErrorEvent,
+    Event,
+    FinalAnswer,
+    Finished,
+    Notice,
+    QuestionAsked,
+    SessionStarted,
+    Stats,
+    ThinkingDelta,
+    ToolCall,
+    ToolResult,
+)
 from qwq_edge.paths import paths
 from qwq_edge.search.tavily import TavilyProvider
 from qwq_edge.settings import Sampling, Settings, load_file
@@ -233,3 +248,28 @@ async def test_the_fit_planners_choice_is_shown_when_the_model_is_ready() -> Non
         await wait_idle(app, pilot)
         shown = [n.message for n in app._notifications]
         assert "CPU · 8,192 ctx · f16 KV" in shown
+
+
+async def test_apply_shows_every_event_type() -> None:
+    samples: list[Event] = [
+        SessionStarted("sid", "q", "m.gguf", {}), QuestionAsked(1, "q"), ThinkingDelta("hm"),
+        ToolCall(1, "web_search", {"query": "x"}, "{}", True),
+        ToolResult(1, "fake", "x", error="down"), Stats("generate", 5, 0, 3, 0.1, 1.0, 50, 512),
+        AnswerDelta("ans"), Notice("a note"), ErrorEvent("it broke"), FinalAnswer("ans"),
+        Finished("cancelled"),
+    ]  # fmt: skip
+    assert {type(e) for e in samples} == set(get_args(Event))  # a new type needs a sample here
+    app, _, _ = make_app(["ok<|im_end|>"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_idle(app, pilot)
+        for e in samples:
+            await app.apply(e)
+        await pilot.pause(0.3)
+        turn = app.query_one(TurnView)
+        assert app.session_id == "sid" and app._gen == (2, 1.0)
+        assert "error: down" in str(turn.query_one(ToolCard).title)
+        assert turn.query_one(Markdown).source == "ans"
+        assert "it broke" in str(turn.query_one(".error").render())
+        assert turn.query(".stopped")
+        assert "a note" in [n.message for n in app._notifications]
+        assert "ctx 50/512" in str(app.query_one("#status").render())

@@ -13,7 +13,7 @@ from qwq_edge.errors import ModelLoadError
 from qwq_edge.settings import Settings
 from qwq_edge.store.journal import Journal
 from qwq_edge.tui.app import QwqEdgeApp
-from qwq_edge.tui.widgets import SourcesView, ToolCard
+from qwq_edge.tui.widgets import PromptInput, SourcesView, ToolCard
 from tests.support.fakes import FakeSearch
 from tests.support.scripted_engine import ScriptedEngine
 from tests.tui.harness import SCRIPT, make_app, record_session, wait_idle
@@ -21,10 +21,16 @@ from tests.tui.harness import SCRIPT, make_app, record_session, wait_idle
 SIZE = (110, 36)
 
 
+def steady(app: QwqEdgeApp) -> None:
+    """The prompt's cursor blinks: a snapshot would catch it on or off by chance."""
+    app.query_one(PromptInput).cursor_blink = False
+
+
 def test_empty_app(snap_compare) -> None:  # type: ignore[no-untyped-def]
     app, _, _ = make_app(["ok<|im_end|>"])
 
     async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
+        steady(app)
         await wait_idle(app, pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
@@ -34,6 +40,7 @@ def test_finished_turn_with_two_searches(snap_compare) -> None:  # type: ignore[
     app, _, _ = make_app(SCRIPT)
 
     async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        steady(app)
         await wait_idle(app, pilot)
         await pilot.click("#prompt")
         await pilot.press(*"What is gold at?", "enter")
@@ -46,6 +53,7 @@ def test_settings_screen(snap_compare) -> None:  # type: ignore[no-untyped-def]
     app, _, _ = make_app(["ok<|im_end|>"], tavily_api_key="tvly-secret")
 
     async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        steady(app)
         await wait_idle(app, pilot)
         await pilot.press("ctrl+s")
         await pilot.pause(0.2)
@@ -62,6 +70,7 @@ def test_model_failed_to_load(snap_compare) -> None:  # type: ignore[no-untyped-
     app = QwqEdgeApp(Settings(), engine_loader=fail, provider_factory=lambda s: FakeSearch())
 
     async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        steady(app)
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run)
@@ -71,6 +80,7 @@ def test_tool_card_expanded(snap_compare) -> None:  # type: ignore[no-untyped-de
     app, _, _ = make_app(SCRIPT)
 
     async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        steady(app)
         await wait_idle(app, pilot)
         await pilot.click("#prompt")
         await pilot.press(*"What is gold at?", "enter")
@@ -103,6 +113,7 @@ def test_past_session_with_its_sources(snap_compare, tmp_path, utc) -> None:  # 
     app, _, _ = make_app(["ok<|im_end|>"], journal=journal)
 
     async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        steady(app)
         await wait_idle(app, pilot)
         view = app.query_one("#sessions", ListView)
         view.index = 0

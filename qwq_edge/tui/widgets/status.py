@@ -60,8 +60,9 @@ class Status:
     ) -> Status:
         """The status now: ``meter``'s counts, ``settings``' budget and mode, and the rest."""
         return cls(
-            settings.max_searches, settings.offline, running, state, loading_since, model,
-            meter.tps, meter.ctx, meter.searches,
+            max_searches=settings.max_searches, offline=settings.offline, running=running,
+            state=state, loading_since=loading_since, model=model,
+            tps=meter.tps, ctx=meter.ctx, searches=meter.searches,
         )  # fmt: skip
 
     def line(self) -> str:
@@ -101,7 +102,7 @@ class StatusBar(Static):
 
     def _tick(self) -> None:
         if self.status is not None and self.status.loading_since is not None:
-            self.watch_status(self.status)  # the seconds went on
+            self.update(self.status.line())  # the seconds went on
 
     def watch_status(self, status: Status | None) -> None:
         self.update("" if status is None else status.line())
