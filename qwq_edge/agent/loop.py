@@ -268,17 +268,8 @@ class Agent:
         if s.max_tokens > 0 and left <= 0:
             raise TurnOver("max_tokens", "stopped at the per-question token limit (max_tokens)")
         gen = Generation()
-        state.calls += 1
         thinking = state.mode == "think"
-        for text in self.engine.stream(
-            self.context,
-            gen,
-            sampling=s.sampling,
-            seed=state.seed + state.calls,
-            max_tokens=left,
-            markers=markers,
-            cancel=state.controls.interrupt,
-        ):
+        for text in self._stream(state, gen, max_tokens=left, markers=markers):
             if thinking:
                 yield ThinkingDelta(text)
             else:
@@ -288,6 +279,29 @@ class Agent:
         state.generated += len(gen.tokens)
         yield stats_event("generate", gen, len(self.context), self.engine.info.n_ctx)
         return gen
+
+    def _stream(
+        self,
+        state: TurnState,
+        gen: Generation,
+        *,
+        max_tokens: int,
+        markers: list[str] | None = None,
+        grammar: str | None = None,
+    ) -> Iterator[str]:
+        """One engine call on the context; each call gets its own seed derived from the
+        question's, so a re-run with the same seed samples the same tokens."""
+        state.calls += 1
+        return self.engine.stream(
+            self.context,
+            gen,
+            sampling=self.settings.sampling,
+            seed=state.seed + state.calls,
+            max_tokens=max_tokens,
+            markers=markers or (),
+            grammar=grammar,
+            cancel=state.controls.interrupt,
+        )
 
     def _rewind(self, gen: Generation, start: int) -> None:
         """Cut the tokens of ``gen`` back to text offset ``start`` (re-tokenizing a split token)."""
@@ -312,19 +326,9 @@ class Agent:
     # -- tool calls ------------------------------------------------------------------
 
     def _tool_call(self, state: TurnState, recognized: Recognized) -> Iterator[Event]:
-        s = self.settings
         state.budget.attempts += 1
         gen = Generation()
-        state.calls += 1
-        for _ in self.engine.stream(
-            self.context,
-            gen,
-            sampling=s.sampling,
-            seed=state.seed + state.calls,
-            max_tokens=CALL_MAX_TOKENS,
-            grammar=self._grammar,
-            cancel=state.controls.interrupt,
-        ):
+        for _ in self._stream(state, gen, max_tokens=CALL_MAX_TOKENS, grammar=self._grammar):
             pass  # the JSON is shown as a ToolCall event, not as text
         tokens = gen.tokens[:-1] if gen.stop == "eog" else gen.tokens
         raw = gen.text
