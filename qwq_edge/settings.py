@@ -108,6 +108,8 @@ class Settings:
         False, "always search, then update the cache", flag="--refresh", group="mode"
     )
     cache_max_age_days: float = opt(0.0, "0: cached results never expire (their age is shown)")
+    kv_snapshots: bool = opt(True, "save each session's KV cache after every turn")
+    kv_snapshot_max_gb: float = opt(8.0, "KV snapshots kept on disk, least recently used go")
     sampling: Sampling = field(default_factory=Sampling)
     # The keys set by the file, the environment or a flag (the catalog fills in the rest).
     explicit: frozenset[str] = field(default=frozenset(), repr=False, compare=False)

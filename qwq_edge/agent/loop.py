@@ -72,6 +72,7 @@ class Agent:
         self.today = today or date.today()
         self.session_id = session_id or new_session_id()
         self.context: list[int] = []
+        self.turn_start = 0  # where the current turn's tokens begin in the context
         self.turn = 0
         self._call_id = 0
         self._turn_open = False
@@ -123,6 +124,7 @@ class Agent:
             ctl, seed, "think" if self._reasoning else "answer", self.searcher.budget()
         )
         reason: FinishReason = "eos"
+        self.turn_start = len(self.context)
         try:
             self._start_turn(question)
             yield from self._run(state)
@@ -136,28 +138,6 @@ class Agent:
         answer = "".join(state.answer).strip()
         yield FinalAnswer(answer, used_sources(answer, self.sources))
         yield Finished(reason, turn=self.turn)
-
-    def resume(self, history: list[tuple[str, str]], started: float | None = None) -> None:
-        """Continue a journaled conversation: rebuild the context from its questions and
-        answers (thinking and search results are left out, as QwQ's own template does for
-        earlier turns); the next ``ask`` is a follow-up. Costs one prefill of the history."""
-        if self.turn or not history:
-            return
-        if started is not None:
-            self.today = date.fromtimestamp(started)
-        self.searcher.check()
-        pctx = self._prompt_ctx()
-        for i, (question, answer) in enumerate(history):
-            if i == 0:
-                segments = self.format.first_turn(question, pctx, self.tools)
-            else:
-                segments = self.format.follow_up(question, pctx)
-            if self._reasoning:
-                segments.append(("\n</think>\n\n", True))
-            segments += [(answer, False), ("<|im_end|>", True)]
-            self.context += self._tokens(segments, bos=i == 0)
-        self.turn = len(history)
-        self._turn_open = False
 
     # -- the loop --------------------------------------------------------------------
 

@@ -82,6 +82,17 @@ class Searcher:
         )
         return self.unavailable
 
+    def remember(self, results: list[ToolResult]) -> None:
+        """Take back a journaled session's searches: the same [n] for the same page, and
+        no paid search repeated for a query it already made."""
+        for result in results:
+            for source in result.sources:
+                self.sources[source.n] = source
+                if source.url:
+                    self._by_url.setdefault(source.url, source)
+            if result.error is None:
+                self._queries[" ".join(result.query.casefold().split())] = result
+
     def budget(self) -> Budget:
         return Budget(self.settings.max_searches, self.settings.min_searches)
 

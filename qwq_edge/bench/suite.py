@@ -141,7 +141,7 @@ class Bench(MicroMeasures):
                 await pilot.pause(0.2)
                 while app.running:
                     await pilot.pause(0.1)
-            n, secs = app._gen
+            n, secs = app.meter.gen
         self.llm.reset()
         return n / secs if secs else 0.0
 

@@ -5,31 +5,98 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qwq_edge.cli.common import EXIT_INTERRUPTED, add_run_options, fail, run_overrides
 from qwq_edge.errors import QwqEdgeError
 
 if TYPE_CHECKING:
+    from qwq_edge.agent.loop import Agent
+    from qwq_edge.engine.thread import EngineThread
     from qwq_edge.events import Event
     from qwq_edge.settings import Settings
+    from qwq_edge.store.recorder import Recorder
+    from qwq_edge.store.snapshots import Snapshots
+
+
+@dataclass
+class Prepared:
+    agent: Agent
+    recorder: Recorder
+    snapshots: Snapshots | None
 
 
 def register(sub: Any) -> None:
     ask = sub.add_parser("ask", help="answer one question in the terminal")
-    ask.add_argument("question", help="the question (quote it)")
+    ask.add_argument("words", nargs="+", metavar="[ID] QUESTION", help="the question (quote it)")
     ask.add_argument("--json", action="store_true", help="write one JSON event per line")
     ask.add_argument("--no-stats", action="store_true", help="hide the closing speed line")
+    _add_continue_options(ask)
     add_run_options(ask)
     ask.set_defaults(handler=cmd_ask)
 
     chat = sub.add_parser("chat", help="a line-by-line conversation; follow-ups continue it")
+    chat.add_argument("session", nargs="?", metavar="ID", help="with --continue: the session")
+    _add_continue_options(chat)
     add_run_options(chat)
     chat.set_defaults(handler=cmd_chat)
 
     tui = sub.add_parser("tui", help="the full-screen app (the default with no command)")
     add_run_options(tui)
     tui.set_defaults(handler=cmd_tui)
+
+
+def _add_continue_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--continue",
+        dest="resume",
+        action="store_true",
+        help="continue a session exactly (its ID first; none: the last session)",
+    )
+    p.add_argument(
+        "--from-turn",
+        dest="from_turn",
+        type=int,
+        metavar="N",
+        help="with --continue: a new session sharing turns 1..N of it (a branch)",
+    )
+
+
+def _question_and_session(args: argparse.Namespace) -> tuple[str, str | None]:
+    """``ask Q``, ``ask --continue Q`` (the last session) or ``ask --continue ID Q``."""
+    words: list[str] = args.words
+    if args.resume and len(words) > 1:
+        return " ".join(words[1:]).strip(), words[0]
+    return " ".join(words).strip(), None
+
+
+def _prepare(args: argparse.Namespace, runner: EngineThread, session: str | None) -> Prepared:
+    """The agent (new, or continuing a session), its journal recorder and the snapshots."""
+    from qwq_edge import runtime
+
+    settings = settings_from(args)
+    if args.from_turn is not None and not args.resume:
+        raise QwqEdgeError("--from-turn goes with --continue")
+    if args.from_turn is not None and args.from_turn < 1:
+        raise QwqEdgeError("--from-turn counts turns from 1")
+    journal = runtime.open_journal()
+    runtime.say_notice(journal)
+    snapshots = runtime.open_snapshots(settings)
+    if not args.resume:
+        agent = runner.call(runtime.build_agent, settings)
+        return Prepared(agent, runtime.recorder_for(journal, agent.engine), snapshots)
+    sid = runtime.session_ref(journal, session)
+    engine = runner.call(runtime.load_engine, settings)
+    done = runner.call(
+        lambda: runtime.continue_session(
+            settings, engine, journal, sid, snapshots=snapshots, from_turn=args.from_turn
+        )
+    )
+    for note in done.notes:
+        print(f"qwq-edge: note: {note}", file=sys.stderr)
+    agent = done.agent
+    return Prepared(agent, runtime.recorder_for(journal, engine, agent.session_id), snapshots)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -49,15 +116,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
     )
     runner = EngineThread()
     try:
-        agent = runner.call(runtime.build_agent, settings_from(args))
+        question, session = _question_and_session(args)
+        if not question:
+            raise QwqEdgeError("the question is empty; ask something")
+        ready = _prepare(args, runner, session)
     except QwqEdgeError as exc:
         if args.json:
             render(ErrorEvent(str(exc), kind=exc.kind))
         return fail(str(exc))
-    journal = runtime.open_journal()
-    runtime.say_notice(journal)
-    recorder = runtime.recorder_for(journal, agent.engine)
-    reason = runtime.run_in_foreground(runner, agent, args.question, render, recorder=recorder)
+    reason = runtime.run_in_foreground(
+        runner, ready.agent, question, render,
+        recorder=ready.recorder, snapshots=ready.snapshots,
+    )  # fmt: skip
     if reason == "cancelled":
         return EXIT_INTERRUPTED
     return 0 if reason in ("eos", "budget", "max_tokens") else 1
@@ -68,21 +138,20 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from qwq_edge.cli.render import TextRenderer
     from qwq_edge.engine.thread import EngineThread
 
-    settings = settings_from(args)
     print("loading the model…", file=sys.stderr)
     runner = EngineThread()
     try:
-        agent = runner.call(runtime.build_agent, settings)
+        ready = _prepare(args, runner, args.session)
     except QwqEdgeError as exc:
         return fail(str(exc))
+    agent = ready.agent
     info = agent.engine.info
     where = f"{info.n_gpu_layers} layers on GPU" if info.n_gpu_layers else "CPU"
     print(f"{info.name} ({info.quant}, {where}, {info.n_ctx} ctx). Empty line or Ctrl+D quits.")
     if info.fit:
         print(f"fit: {info.fit}")
-    journal = runtime.open_journal()
-    runtime.say_notice(journal)
-    recorder = runtime.recorder_for(journal, agent.engine)
+    if args.resume:
+        print(f"continuing session {agent.session_id} (turn {agent.turn} so far)")
     render = TextRenderer()
     while True:
         try:
@@ -92,7 +161,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
             return 0
         if not question:
             return 0
-        runtime.run_in_foreground(runner, agent, question, render, recorder=recorder)
+        runtime.run_in_foreground(
+            runner, agent, question, render, recorder=ready.recorder, snapshots=ready.snapshots
+        )
 
 
 def cmd_tui(args: argparse.Namespace) -> int:

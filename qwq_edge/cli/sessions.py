@@ -93,7 +93,10 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         for row in rows:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.created))
             title = textwrap.shorten(row.title, 60)
-            print(f"{row.id}  {when}  {row.searches:>2} searches  {row.status:<11}  {title}")
+            branch = f"  (branch of {row.parent}, turn {row.parent_turn})" if row.parent else ""
+            print(
+                f"{row.id}  {when}  {row.searches:>2} searches  {row.status:<11}  {title}{branch}"
+            )
         return 0
     session_id = journal.resolve(args.id) if action != "import" else ""
     if action == "show":

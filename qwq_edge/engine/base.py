@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, Protocol
 
 from qwq_edge.settings import Sampling
@@ -30,6 +31,7 @@ class ModelInfo:
     flash_attn: bool = True
     threads: int = 0
     fit: str = ""  # the fit planner's choice, as shown to the user
+    build: str = ""  # the llama.cpp build: a KV snapshot from another build does not load
 
 
 @dataclass
@@ -89,6 +91,19 @@ class Engine(Protocol):
 
     def validate_grammar(self, gbnf: str) -> None:
         """Raise GrammarError unless llama.cpp accepts ``gbnf``."""
+        ...
+
+    def save_state(self, path: Path) -> list[int]:
+        """Write the KV cache to ``path``; returns the tokens it holds."""
+        ...
+
+    def load_state(self, path: Path) -> list[int] | None:
+        """Restore what ``save_state`` wrote: the tokens now cached, or None (and an empty
+        cache) when the file cannot be loaded here."""
+        ...
+
+    def drop_state(self) -> None:
+        """Empty the KV cache (a restored state that turned out not to match)."""
         ...
 
     def stream(

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from qwq_edge.engine import native_log
+from qwq_edge.engine import kv_state, native_log
 from qwq_edge.engine.base import Generation, ModelInfo
 from qwq_edge.engine.grammar_sampler import LazyGrammarSampler
 from qwq_edge.engine.stops import StopRules
@@ -128,6 +128,7 @@ class LlamaEngine:
             flash_attn=plan.flash_attn,
             threads=n_threads,
             fit=plan.summary() + "".join(f"; {n}" for n in plan.notes),
+            build=f"llama-cpp-python {llama_cpp.__version__}",
         )
         if self.token_id("<|im_start|>") is None or self.token_id("<|im_end|>") is None:
             self.close()
@@ -141,6 +142,17 @@ class LlamaEngine:
     @property
     def info(self) -> ModelInfo:
         return self._info
+
+    def save_state(self, path: Path) -> list[int]:
+        """Write the KV cache to ``path``; returns the tokens it holds."""
+        return kv_state.save(self._llm, path)
+
+    def load_state(self, path: Path) -> list[int] | None:
+        """Restore a KV cache written by ``save_state``; None (cache empty) when refused."""
+        return kv_state.load(self._llm, path, self._info.n_ctx)
+
+    def drop_state(self) -> None:
+        kv_state.clear(self._llm)
 
     def close(self) -> None:
         llm = getattr(self, "_llm", None)

@@ -122,3 +122,17 @@ def open_model(path: str | Path, entry: tuple[Model, Quant] | None = None) -> Mo
     header = read_gguf(path)
     check_architecture(header)
     return ModelFile(header.path, header, entry)
+
+
+def fingerprint(path: Path, size: int) -> str:
+    """A quick content identity for a model file: its size and its first and last MiB.
+    Instant even for a 20 GB file (a full sha256 takes a minute); it keys KV snapshots."""
+    h = hashlib.sha256(f"{size}".encode())
+    try:
+        with path.open("rb") as f:
+            h.update(f.read(1 << 20))
+            f.seek(max(0, size - (1 << 20)))
+            h.update(f.read(1 << 20))
+    except OSError:
+        h.update(path.name.encode())  # not on disk (a test double): its name stands in
+    return h.hexdigest()[:32]

@@ -12,21 +12,31 @@ from qwq_edge.runtime.build import (
     recorder_for,
     say_notice,
 )
+from qwq_edge.runtime.continuing import (
+    Continued,
+    continue_session,
+    open_snapshots,
+    session_ref,
+)
 from qwq_edge.runtime.turn import Consumer, rerun_session, run_in_foreground, run_turn, submit_turn
 
 __all__ = [
     "Consumer",
+    "Continued",
     "build_agent",
+    "continue_session",
     "load_engine",
     "load_settings",
     "make_provider",
     "offline_provider",
     "open_cache",
     "open_journal",
+    "open_snapshots",
     "recorder_for",
     "rerun_session",
     "run_in_foreground",
     "run_turn",
     "say_notice",
+    "session_ref",
     "submit_turn",
 ]

@@ -23,6 +23,7 @@ from qwq_edge.events import ErrorEvent, Event, Finished, FinishReason, Notice
 from qwq_edge.search.base import SearchProvider
 from qwq_edge.settings import Settings
 from qwq_edge.store.recorder import Recorder
+from qwq_edge.store.snapshots import Snapshots
 
 Consumer = Callable[[Event], None]
 
@@ -52,8 +53,11 @@ def run_turn(
     *,
     controls: Controls | None = None,
     recorder: Recorder | None = None,
+    snapshots: Snapshots | None = None,
 ) -> FinishReason:
-    """Run one question on the calling thread (the engine thread); returns why it finished."""
+    """Run one question on the calling thread (the engine thread); returns why it finished.
+    Afterwards the turn's exact tokens are journaled and the KV cache is snapshotted, so
+    the session can be continued later, in another process, without a re-prefill."""
     emit = _Journaled(consumer, recorder)
     reason: FinishReason = "error"
     try:
@@ -66,7 +70,20 @@ def run_turn(
         emit(ErrorEvent(f"the answer stopped: {detail}", kind="error"))
         emit(Finished("error", turn=agent.turn))
         reason = "error"
+    _keep(agent, emit, snapshots)
     return reason
+
+
+def _keep(agent: Agent, emit: _Journaled, snapshots: Snapshots | None) -> None:
+    try:
+        if emit.recorder is not None:
+            emit.recorder.record_context(
+                agent.turn, agent.turn_start, agent.context[agent.turn_start :]
+            )
+        if snapshots is not None and agent.context:
+            snapshots.save(agent.engine, agent.session_id)
+    except (sqlite3.Error, OSError) as exc:  # the answer is safe; only the fast path is lost
+        emit.consumer(Notice(f"the session could not be saved for continuing: {exc}", "journal"))
 
 
 def submit_turn(
@@ -77,9 +94,13 @@ def submit_turn(
     *,
     controls: Controls,
     recorder: Recorder | None = None,
+    snapshots: Snapshots | None = None,
 ) -> Future[FinishReason]:
     """Run the turn on the engine thread; ``consumer`` is called there (post to a UI)."""
-    return runner.submit(run_turn, agent, question, consumer, controls=controls, recorder=recorder)
+    return runner.submit(
+        run_turn, agent, question, consumer,
+        controls=controls, recorder=recorder, snapshots=snapshots,
+    )  # fmt: skip
 
 
 def run_in_foreground(
@@ -89,12 +110,16 @@ def run_in_foreground(
     consumer: Consumer,
     *,
     recorder: Recorder | None = None,
+    snapshots: Snapshots | None = None,
 ) -> FinishReason:
     """Run the turn on the engine thread and consume its events on this one, where Ctrl+C
     lands: it cancels the turn cleanly (between tokens, or mid-prefill) and keeps waiting."""
     controls = Controls()
     events: queue.Queue[Event | None] = queue.Queue()
-    future = submit_turn(runner, agent, question, events.put, controls=controls, recorder=recorder)
+    future = submit_turn(
+        runner, agent, question, events.put,
+        controls=controls, recorder=recorder, snapshots=snapshots,
+    )  # fmt: skip
     future.add_done_callback(lambda _: events.put(None))
     while True:
         try:

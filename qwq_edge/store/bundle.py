@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import time
@@ -33,6 +34,11 @@ def session_dict(journal: Journal, session_id: str) -> dict[str, Any]:
         "version": VERSION,
         "session": dataclasses.asdict(row),
         "events": [to_dict(e) for e in journal.events(session_id)],
+        # The exact context: a continue on another machine with the same model is exact too.
+        "contexts": [
+            {"turn": turn, "start": start, "tokens": base64.b64encode(blob).decode()}
+            for turn, start, blob in journal.context_rows(session_id)
+        ],
     }
 
 
@@ -71,7 +77,14 @@ def import_bundle(journal: Journal, source: Path, cache: SearchCache | None = No
     if int(data.get("version", 0)) > VERSION:
         raise JournalError(f"{source} was written by a newer qwq-edge; upgrade to import it")
     row = data["session"]
-    journal.insert_recorded(row, data.get("events", []))
+    try:
+        contexts = [
+            (int(c["turn"]), int(c["start"]), base64.b64decode(c["tokens"]))
+            for c in data.get("contexts", [])
+        ]
+    except (KeyError, TypeError, ValueError):
+        contexts = []  # a damaged token journal: the session still imports, continues lossily
+    journal.insert_recorded(row, data.get("events", []), contexts)
     if cache is not None and data.get("searches"):
         pack = source.with_name(f".{source.name}.{time.time_ns()}.pack")
         try:

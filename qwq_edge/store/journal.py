@@ -30,6 +30,7 @@ from qwq_edge.events import (
 )
 from qwq_edge.models.files import sha256_file
 from qwq_edge.sqlite import open_db, transaction
+from qwq_edge.store.tokens import pack_tokens, unpack_tokens
 
 MIGRATIONS = [
     # v1
@@ -70,6 +71,18 @@ MIGRATIONS = [
         sha256 TEXT NOT NULL
     )
     """,
+    # v3: the exact context of every turn (packed token ids), and where a branch came from
+    """
+    CREATE TABLE contexts (
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        turn INTEGER NOT NULL,
+        start INTEGER NOT NULL,
+        tokens BLOB NOT NULL,
+        PRIMARY KEY (session_id, turn)
+    );
+    ALTER TABLE sessions ADD COLUMN parent TEXT;
+    ALTER TABLE sessions ADD COLUMN parent_turn INTEGER
+    """,
 ]
 
 FINAL_STATUS = {
@@ -97,6 +110,8 @@ class SessionRow:
     status: str  # running / done / cancelled / failed / interrupted
     answer: str
     searches: int
+    parent: str | None = None  # the session this one branched from
+    parent_turn: int | None = None  # the last turn it shares with its parent
 
 
 def _alive(pid: int | None) -> bool:
@@ -221,6 +236,7 @@ class Journal:
             model_size=r["model_size"], model_sha256=r["model_sha256"], quant=r["quant"],
             prompt_format=r["prompt_format"], settings=json.loads(r["settings"]),
             seed=r["seed"], status=status, answer=r["answer"], searches=r["searches"],
+            parent=r["parent"], parent_turn=r["parent_turn"],
         )  # fmt: skip
 
     def sessions(self, limit: int = 50, search: str = "") -> list[SessionRow]:
@@ -265,8 +281,58 @@ class Journal:
         with self._lock:
             self._conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
-    def insert_recorded(self, row: dict[str, Any], events: list[dict[str, Any]]) -> None:
-        """Add a session from a bundle, as it was recorded."""
+    # -- exact contexts --------------------------------------------------------------
+
+    def record_context(self, session_id: str, turn: int, start: int, tokens: list[int]) -> None:
+        """The tokens turn ``turn`` appended to the context from offset ``start``: the
+        prompt, the thinking, the calls and the search results, exactly as evaluated."""
+        with self._lock, transaction(self._conn):
+            self._conn.execute(
+                "INSERT OR REPLACE INTO contexts (session_id, turn, start, tokens)"
+                " VALUES (?, ?, ?, ?)",
+                (session_id, turn, start, pack_tokens(tokens)),
+            )
+
+    def context(self, session_id: str, upto_turn: int | None = None) -> list[int] | None:
+        """The session's context token for token, through ``upto_turn`` (default: all);
+        None when a turn was not journaled that way (written by an older qwq-edge, or the
+        process died mid-turn)."""
+        rows = self.context_rows(session_id)
+        want = upto_turn if upto_turn is not None else self._turns(session_id)
+        out: list[int] = []
+        for expected, (turn, start, blob) in enumerate(rows[:want], 1):
+            if turn != expected or start != len(out):
+                return None
+            out += unpack_tokens(blob)
+        return out if want and len(rows) >= want else None
+
+    def context_rows(
+        self, session_id: str, upto_turn: int | None = None
+    ) -> list[tuple[int, int, bytes]]:
+        """(turn, start, packed tokens) of each journaled turn, in order."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT turn, start, tokens FROM contexts WHERE session_id = ? AND turn <= ?"
+                " ORDER BY turn",
+                (session_id, upto_turn if upto_turn is not None else 1 << 30),
+            ).fetchall()
+        return [(int(t), int(st), bytes(b)) for t, st, b in rows]
+
+    def _turns(self, session_id: str) -> int:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT COUNT(*) FROM events WHERE session_id = ? AND type = 'question_asked'",
+                (session_id,),
+            ).fetchone()
+        return int(row[0])
+
+    def insert_recorded(
+        self,
+        row: dict[str, Any],
+        events: list[dict[str, Any]],
+        contexts: list[tuple[int, int, bytes]] = (),  # type: ignore[assignment]
+    ) -> None:
+        """Add a session from a bundle (or a branch), as it was recorded."""
         with self._lock:
             if self._conn.execute("SELECT 1 FROM sessions WHERE id = ?", (row["id"],)).fetchone():
                 raise JournalError(f"session {row['id']} is already in this journal")
@@ -288,4 +354,13 @@ class Journal:
                         "INSERT INTO events (session_id, seq, type, t, data)"
                         " VALUES (?, ?, ?, ?, ?)",
                         (row["id"], seq, data["type"], data.get("t", 0.0), json.dumps(data)),
+                    )
+                self._conn.executemany(
+                    "INSERT INTO contexts (session_id, turn, start, tokens) VALUES (?, ?, ?, ?)",
+                    [(row["id"], turn, start, blob) for turn, start, blob in contexts],
+                )
+                if row.get("parent"):
+                    self._conn.execute(
+                        "UPDATE sessions SET parent = ?, parent_turn = ? WHERE id = ?",
+                        (row["parent"], row.get("parent_turn"), row["id"]),
                     )

@@ -41,6 +41,11 @@ class Recorder:
         if self.session_id is not None:
             self.journal.append(self.session_id, event)
 
+    def record_context(self, turn: int, start: int, tokens: list[int]) -> None:
+        """Journal the exact tokens a turn appended (after the turn, with its events)."""
+        if self.session_id is not None:
+            self.journal.record_context(self.session_id, turn, start, tokens)
+
     def _hash(self, path: Path, session_id: str) -> None:
         # If the model moved away, the session keeps its name and size.
         with contextlib.suppress(OSError):

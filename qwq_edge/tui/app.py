@@ -27,6 +27,7 @@ from qwq_edge.search.cache import CachedProvider
 from qwq_edge.settings import Settings
 from qwq_edge.store.journal import Journal
 from qwq_edge.store.recorder import Recorder
+from qwq_edge.store.snapshots import Snapshots
 from qwq_edge.tui import sessions
 from qwq_edge.tui.commands import PALETTE
 from qwq_edge.tui.loading import EngineLoader, ModelLoader
@@ -70,16 +71,13 @@ class QwqEdgeApp(App[None]):
         self.load_error: str | None = None
         self.agent: Agent | None = None  # None: the next question builds one
         self.recorder: Recorder | None = None
+        self.snapshots: Snapshots | None = None  # KV saved after each turn, for continuing
         self.controls: Controls | None = None
         self.running = False
         self.session_id: str | None = None
         self._resume = sessions.Resume()  # the journaled session a follow-up continues
         self.meter = Meter(ctx=(0, settings.n_ctx))
         self.theme = "textual-dark"
-
-    @property
-    def _gen(self) -> tuple[int, float]:  # tokens decoded and seconds, this turn (for the bench)
-        return self.meter.gen
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -123,16 +121,17 @@ class QwqEdgeApp(App[None]):
             return
         self.query_one(PromptInput).clear()
         if self.agent is None:
-            self.agent, self.recorder = sessions.start_agent(
-                self.settings, self.engine, self.provider_factory, self.journal, self._resume
-            )
+            self.agent, self.recorder, self.snapshots = sessions.start_agent(
+                self.settings, self.engine, self.provider_factory, self.journal, self._resume,
+                lambda note: self.notify(note, title="Continuing"),
+            )  # fmt: skip
             self.meter.searches = 0
         self.controls = Controls()
         self.running = True
         poster = Poster(self)
         submit_turn(
             self.runner, self.agent, message.text, poster,
-            controls=self.controls, recorder=self.recorder,
+            controls=self.controls, recorder=self.recorder, snapshots=self.snapshots,
         ).add_done_callback(lambda _: poster.close())  # fmt: skip
 
     async def on_turn_done(self, message: TurnDone) -> None:
@@ -293,8 +292,7 @@ class QwqEdgeApp(App[None]):
 
 
 def run(settings: Settings) -> None:
-    journal = open_journal()
-    app = QwqEdgeApp(settings, journal=journal)
+    app = QwqEdgeApp(settings, journal=(journal := open_journal()))
     if journal.notice:
         app.call_later(app.notify, journal.notice, severity="warning")
     app.run()

@@ -17,12 +17,20 @@ from qwq_edge.engine.base import Engine
 from qwq_edge.errors import QwqEdgeError
 from qwq_edge.events import Event
 from qwq_edge.paths import paths
-from qwq_edge.runtime import build_agent, offline_provider, recorder_for, rerun_session
+from qwq_edge.runtime import (
+    build_agent,
+    continue_session,
+    offline_provider,
+    open_snapshots,
+    recorder_for,
+    rerun_session,
+)
 from qwq_edge.search.base import SearchProvider
 from qwq_edge.settings import Settings
 from qwq_edge.store.bundle import to_markdown
 from qwq_edge.store.journal import Journal
 from qwq_edge.store.recorder import Recorder
+from qwq_edge.store.snapshots import Snapshots
 from qwq_edge.tui.messages import AgentEvent, Target, TurnDone, coalesce
 
 ProviderFactory = Callable[[Settings], SearchProvider]
@@ -64,16 +72,26 @@ def start_agent(
     providers: ProviderFactory,
     journal: Journal | None,
     resume: Resume,
-) -> tuple[Agent, Recorder | None]:
-    """The agent for the next question, and what journals it (None: no journal). A follow-up
-    to a session picked in the sidebar continues that session, in the journal too."""
-    agent = build_agent(settings, engine, providers(settings), session_id=resume.session_id)
+    notify: Callable[[str], None] | None = None,
+) -> tuple[Agent, Recorder | None, Snapshots | None]:
+    """The agent for the next question, what journals it (None: no journal) and the KV
+    snapshots. A follow-up to a session picked in the sidebar continues that session
+    exactly (its journaled context, its KV snapshot when one matches), in the journal too;
+    anything less is said through ``notify``."""
+    snapshots = open_snapshots(settings) if journal is not None else None
     resuming = resume.session_id is not None and bool(resume.history)
-    if resuming:
-        agent.resume(resume.history, resume.started)
-    if journal is None:
-        return agent, None
-    return agent, recorder_for(journal, engine, resume.session_id if resuming else None)
+    if journal is None or not resuming or resume.session_id is None:
+        agent = build_agent(settings, engine, providers(settings))
+        recorder = recorder_for(journal, engine) if journal is not None else None
+        return agent, recorder, snapshots
+    done = continue_session(
+        settings, engine, journal, resume.session_id,
+        provider=providers(settings), snapshots=snapshots,
+    )  # fmt: skip
+    for note in done.notes:
+        if notify is not None:
+            notify(note)
+    return done.agent, recorder_for(journal, engine, resume.session_id), snapshots
 
 
 def export_markdown(journal: Journal, session_id: str) -> Path:

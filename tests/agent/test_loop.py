@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from qwq_edge.agent.continuing import resume
 from qwq_edge.agent.loop import Agent, Controls
 from qwq_edge.errors import SearchError
 from qwq_edge.events import (
@@ -307,7 +308,7 @@ def test_both_formats_run_a_call(fmt: str) -> None:
 
 def test_resume_continues_a_journaled_conversation() -> None:
     a = agent(["Second answer.<|im_end|>"])
-    a.resume([("First question?", "First answer [1].")])
+    resume(a, [("First question?", "First answer [1].")])
     events = list(a.ask("And then?"))
     assert not of(events, SessionStarted) and of(events, QuestionAsked)[0].turn == 2
     text = a.engine.detokenize(a.context)

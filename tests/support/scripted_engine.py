@@ -7,9 +7,11 @@ one character per token through the real MarkerScanner, so stop-marker handling 
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 from qwq_edge.engine.base import Generation, ModelInfo
 from qwq_edge.engine.stops import StopRules
@@ -73,6 +75,24 @@ class ScriptedEngine:
     def detokenize(self, tokens: Sequence[int]) -> str:
         inv = {v: k for k, v in SPECIALS.items()}
         return "".join(inv.get(t) or chr(t - 1000) for t in tokens)
+
+    def save_state(self, path: Path) -> list[int]:
+        path.write_text(json.dumps({"kv": self._kv, "n_ctx": self._info.n_ctx}))
+        return list(self._kv)
+
+    def load_state(self, path: Path) -> list[int] | None:
+        self._kv = []
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        if len(data["kv"]) > self._info.n_ctx:
+            return None  # as llama.cpp: a smaller context cannot hold the saved tokens
+        self._kv = list(data["kv"])
+        return list(self._kv)
+
+    def drop_state(self) -> None:
+        self._kv = []
 
     def validate_grammar(self, gbnf: str) -> None:
         if "root ::=" not in gbnf:

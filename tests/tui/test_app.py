@@ -266,7 +266,7 @@ async def test_apply_shows_every_event_type() -> None:
             await app.apply(e)
         await pilot.pause(0.3)
         turn = app.query_one(TurnView)
-        assert app.session_id == "sid" and app._gen == (2, 1.0)
+        assert app.session_id == "sid" and app.meter.gen == (2, 1.0)
         assert "error: down" in str(turn.query_one(ToolCard).title)
         assert turn.query_one(Markdown).source == "ans"
         assert "it broke" in str(turn.query_one(".error").render())
