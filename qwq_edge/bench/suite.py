@@ -22,6 +22,7 @@ from typing import Any
 from qwq_edge import __version__
 from qwq_edge.agent.loop import Agent
 from qwq_edge.bench import loops
+from qwq_edge.bench.continuing import ContinueMeasures
 from qwq_edge.bench.fixtures import RESEARCH, STORY, FixtureSearch, NoSearch, Recording
 from qwq_edge.bench.micro import MicroMeasures
 from qwq_edge.bench.report import Row, markdown, peak_rss, spread
@@ -32,7 +33,7 @@ from qwq_edge.settings import Sampling, Settings
 RESPONSE_MIN = 100  # appended tokens that mark a tool response (a marker or JSON is fewer)
 
 
-class Bench(MicroMeasures):
+class Bench(MicroMeasures, ContinueMeasures):
     """One model loaded once; each measure appends rows."""
 
     def __init__(self, model: Path, *, quick: bool, threads: int | None, log: Path) -> None:
@@ -255,6 +256,7 @@ def run(model: Path, *, quick: bool, threads: int | None, json_path: Path | None
     info = bench.engine.info
     steps: list[Callable[[], None]] = [bench.measure_decode, bench.measure_tui]
     steps += [lambda t=t: bench.session(t) for t in bench.contexts]  # type: ignore[misc]
+    steps += [lambda t=t: bench.continuing(t) for t in bench.contexts[-1:]]  # type: ignore[misc]
     steps += [bench.stop_detection, bench.grammar, bench.memory]
     if not quick:
         steps.append(bench.llama_bench)

@@ -29,7 +29,7 @@ class Prepared:
 
 def register(sub: Any) -> None:
     ask = sub.add_parser("ask", help="answer one question in the terminal")
-    ask.add_argument("words", nargs="+", metavar="[ID] QUESTION", help="the question (quote it)")
+    ask.add_argument("words", nargs="*", metavar="QUESTION", help="the question (quote it)")
     ask.add_argument("--json", action="store_true", help="write one JSON event per line")
     ask.add_argument("--no-stats", action="store_true", help="hide the closing speed line")
     _add_continue_options(ask)
@@ -37,7 +37,6 @@ def register(sub: Any) -> None:
     ask.set_defaults(handler=cmd_ask)
 
     chat = sub.add_parser("chat", help="a line-by-line conversation; follow-ups continue it")
-    chat.add_argument("session", nargs="?", metavar="ID", help="with --continue: the session")
     _add_continue_options(chat)
     add_run_options(chat)
     chat.set_defaults(handler=cmd_chat)
@@ -51,8 +50,10 @@ def _add_continue_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--continue",
         dest="resume",
-        action="store_true",
-        help="continue a session exactly (its ID first; none: the last session)",
+        nargs="?",
+        const="last",
+        metavar="ID",
+        help="continue a session exactly (no ID: the last session)",
     )
     p.add_argument(
         "--from-turn",
@@ -65,10 +66,12 @@ def _add_continue_options(p: argparse.ArgumentParser) -> None:
 
 def _question_and_session(args: argparse.Namespace) -> tuple[str, str | None]:
     """``ask Q``, ``ask --continue Q`` (the last session) or ``ask --continue ID Q``."""
-    words: list[str] = args.words
-    if args.resume and len(words) > 1:
-        return " ".join(words[1:]).strip(), words[0]
-    return " ".join(words).strip(), None
+    question = " ".join(args.words).strip()
+    if args.resume is None or args.resume == "last":
+        return question, None
+    if not question:  # `ask --continue "follow-up"`: argparse took the question for an ID
+        return args.resume.strip(), None
+    return question, args.resume
 
 
 def _prepare(args: argparse.Namespace, runner: EngineThread, session: str | None) -> Prepared:
@@ -76,14 +79,14 @@ def _prepare(args: argparse.Namespace, runner: EngineThread, session: str | None
     from qwq_edge import runtime
 
     settings = settings_from(args)
-    if args.from_turn is not None and not args.resume:
+    if args.from_turn is not None and args.resume is None:
         raise QwqEdgeError("--from-turn goes with --continue")
     if args.from_turn is not None and args.from_turn < 1:
         raise QwqEdgeError("--from-turn counts turns from 1")
     journal = runtime.open_journal()
     runtime.say_notice(journal)
     snapshots = runtime.open_snapshots(settings)
-    if not args.resume:
+    if args.resume is None:
         agent = runner.call(runtime.build_agent, settings)
         return Prepared(agent, runtime.recorder_for(journal, agent.engine), snapshots)
     sid = runtime.session_ref(journal, session)
@@ -141,7 +144,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     print("loading the model…", file=sys.stderr)
     runner = EngineThread()
     try:
-        ready = _prepare(args, runner, args.session)
+        ready = _prepare(args, runner, None if args.resume == "last" else args.resume)
     except QwqEdgeError as exc:
         return fail(str(exc))
     agent = ready.agent
@@ -150,7 +153,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     print(f"{info.name} ({info.quant}, {where}, {info.n_ctx} ctx). Empty line or Ctrl+D quits.")
     if info.fit:
         print(f"fit: {info.fit}")
-    if args.resume:
+    if args.resume is not None:
         print(f"continuing session {agent.session_id} (turn {agent.turn} so far)")
     render = TextRenderer()
     while True:

@@ -105,6 +105,13 @@ def fit_report(args: argparse.Namespace) -> int:
             f"  speed ceiling: {p.tok_s_ceiling:.0f} tok/s decode (memory bandwidth ÷ bytes read "
             "per token; real speed is lower)"
         )
+    per_token = p.kv_per_token[p.kv_type]
+    cap = load_settings().kv_snapshot_max_gb
+    print(
+        f"  KV snapshots: {per_token / 1024:.0f} KiB per token at {p.kv_type} "
+        f"({8192 * per_token / GiB:.1f} GiB for an 8k-token session); at most {cap:g} GB kept "
+        "(kv_snapshot_max_gb), least recently used deleted first"
+    )
     return 0
 
 

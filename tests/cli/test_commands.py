@@ -63,3 +63,29 @@ def test_no_command_opens_the_app_with_the_options_given(monkeypatch: pytest.Mon
     assert cli.main(["--n-ctx", "2048"]) == 0
     assert cli.main([]) == 0
     assert seen == [("tui", 2048), ("tui", None)]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["ask", "what", "is", "x"], ("what is x", None, None)),
+        (["ask", "--continue", "and then?"], ("and then?", None, None)),  # the last session
+        (["ask", "--continue", "ID", "and then?"], ("and then?", "ID", None)),
+        (["ask", "--continue", "ID", "--from-turn", "1", "then?"], ("then?", "ID", 1)),
+        (["ask", "--from-turn", "2", "--continue", "ID", "then?"], ("then?", "ID", 2)),
+    ],
+)
+def test_continue_takes_an_optional_session_before_the_question(
+    argv: list[str], expected: tuple[str, str | None, int | None]
+) -> None:
+    from qwq_edge.cli.ask import _question_and_session
+
+    args = cli.build_parser().parse_args(argv)
+    assert (*_question_and_session(args), args.from_turn) == expected
+
+
+def test_an_empty_question_is_refused_before_loading_anything(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["ask", "  "]) == 1
+    assert capsys.readouterr().err == "qwq-edge: the question is empty; ask something\n"
