@@ -28,9 +28,39 @@ def llama_version() -> str:
     return str(llama_cpp.__version__)
 
 
+# scripts/setup.sh's rule, for the same reason: llama.cpp's AMX kernels died with SIGILL on an
+# AMX machine, so there the build targets the CPU's other features without AMX.
+_AMX_SAFE = {
+    "avx": "AVX", "avx2": "AVX2", "avx_vnni": "AVX_VNNI", "fma": "FMA", "f16c": "F16C",
+    "bmi2": "BMI2", "avx512f": "AVX512", "avx512vbmi": "AVX512_VBMI",
+    "avx512_vnni": "AVX512_VNNI", "avx512_bf16": "AVX512_BF16",
+}  # fmt: skip
+
+
+def cmake_args() -> str:
+    """The backend flags: CMAKE_ARGS when set, else AMX-safe flags on an AMX CPU."""
+    explicit = os.environ.get("CMAKE_ARGS", "").strip()
+    if explicit or sys.platform != "linux":
+        return explicit
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return ""
+    if "amx_tile" not in flags:
+        return ""
+    args = [
+        "-DGGML_NATIVE=OFF",
+        "-DGGML_AMX_TILE=OFF",
+        "-DGGML_AMX_INT8=OFF",
+        "-DGGML_AMX_BF16=OFF",
+    ]
+    args += [f"-DGGML_{name}=ON" for flag, name in _AMX_SAFE.items() if flag in flags]
+    return " ".join(args)
+
+
 def binary(version: str | None = None) -> Path:
     """Cached per version and per backend flags (a CPU build must not stand in for CUDA)."""
-    flags = os.environ.get("CMAKE_ARGS", "").strip()
+    flags = cmake_args()
     tag = hashlib.sha256(flags.encode()).hexdigest()[:8] if flags else "cpu"
     return cache_dir() / f"llama-bench-{version or llama_version()}-{tag}" / "llama-bench"
 
@@ -61,7 +91,7 @@ def build(log: Path, jobs: int | None = None) -> Path:
         src = root / "vendor" / "llama.cpp"
         build_dir = work / f"build-{exe.parent.name}"
         # The same backend flags as the Python build (CMAKE_ARGS, e.g. -DGGML_CUDA=on).
-        extra = os.environ.get("CMAKE_ARGS", "").split()
+        extra = cmake_args().split()
         subprocess.run(
             ["cmake", "-S", str(src), "-B", str(build_dir), *extra, "-DCMAKE_BUILD_TYPE=Release",
              "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF",

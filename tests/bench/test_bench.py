@@ -60,3 +60,25 @@ def test_bench_quick_prints_every_baseline_and_goal(
     assert len(data["rows"]) == len(cells)
     decode = [r for r in data["rows"] if r["metric"] == "decode"]
     assert decode and all(r["median"] > 0 for r in decode)
+
+
+def test_llama_bench_builds_without_amx_on_an_amx_cpu(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from qwq_edge.bench import llama_bench
+
+    monkeypatch.delenv("CMAKE_ARGS", raising=False)
+    cpuinfo = tmp_path / "cpuinfo"
+    real_path = llama_bench.Path
+    monkeypatch.setattr(
+        llama_bench, "Path", lambda p: cpuinfo if p == "/proc/cpuinfo" else real_path(p)
+    )
+    monkeypatch.setattr(llama_bench.sys, "platform", "linux")
+    cpuinfo.write_text("flags : fpu avx avx2 fma avx512f amx_tile amx_int8\n")
+    args = llama_bench.cmake_args().split()
+    assert "-DGGML_NATIVE=OFF" in args and "-DGGML_AMX_INT8=OFF" in args
+    assert "-DGGML_AVX512=ON" in args and "-DGGML_AVX512_BF16=ON" not in args
+    cpuinfo.write_text("flags : fpu avx avx2 fma\n")
+    assert llama_bench.cmake_args() == ""
+    monkeypatch.setenv("CMAKE_ARGS", "-DGGML_CUDA=on")
+    assert llama_bench.cmake_args() == "-DGGML_CUDA=on"
