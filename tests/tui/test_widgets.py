@@ -368,3 +368,17 @@ async def test_status_bar_shows_its_status_and_counts_the_loading_seconds() -> N
         assert seconds is not None and int(seconds.group(1)) >= 4
         bar.status = Status.of(Meter(ctx=(0, 2048)), Settings(), model=model_info(), running=False)
         assert text_of(bar).startswith("Q4_K_M CPU · 0.0 tok/s")
+
+
+def test_a_branch_is_marked_in_the_sidebar() -> None:
+    from qwq_edge.store.journal import SessionRow
+    from qwq_edge.tui.widgets.sidebar import session_label
+
+    row = SessionRow(
+        id="b", created=0.0, title="Gold?", model="m", model_size=None, model_sha256=None,
+        quant=None, prompt_format=None, settings={}, seed=None, status="done", answer="",
+        searches=1, parent="a", parent_turn=1,
+    )  # fmt: skip
+    assert session_label(row).endswith("1⌕ · branch after turn 1")
+    plain = session_label(SessionRow(**{**row.__dict__, "parent": None, "parent_turn": None}))
+    assert "branch" not in plain

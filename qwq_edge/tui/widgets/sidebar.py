@@ -20,9 +20,12 @@ LIMIT = 200  # sessions listed; the search box reaches the older ones
 
 
 def session_label(row: SessionRow) -> str:
-    """Two lines: the title, then when, how many searches, and the status unless done."""
+    """Two lines: the title, then when, how many searches, the status unless done, and the
+    turn it branched after (for a branch)."""
     when = time.strftime("%m-%d %H:%M", time.localtime(row.created))
     mark = "" if row.status == "done" else f" [{row.status}]"
+    if row.parent:
+        mark += f" · branch after turn {row.parent_turn}"
     return f"{row.title[:40]}\n{when} · {row.searches}⌕{mark}"
 
 
