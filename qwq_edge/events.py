@@ -102,6 +102,7 @@ class ToolResult:
     searches_left: int = 0
     seconds: float = 0.0
     t: float = field(default_factory=_now)
+    cut: int = 0  # the response was longer than this many bytes and was cut there
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import sys
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit, urlunsplit
 
 from qwq_edge.errors import ConfigError
 from qwq_edge.paths import Paths, paths
@@ -40,10 +42,16 @@ def opt(
     flag: str | None = None,
     group: str | None = None,
     secret: bool = False,
+    min: float | None = None,
+    max: float | None = None,
 ) -> Any:
     """A setting: ``flag`` makes it a run option of ask/chat/tui; ``group`` makes flags of
-    the same group mutually exclusive; a ``secret`` never appears in repr or ``public()``."""
-    meta = {"help": help, "env": env, "flag": flag, "group": group, "secret": secret}
+    the same group mutually exclusive; a ``secret`` never appears in repr or ``public()``;
+    ``min``/``max`` bound a number wherever it comes from (file, environment, flag)."""
+    meta = {
+        "help": help, "env": env, "flag": flag, "group": group, "secret": secret,
+        "min": min, "max": max,
+    }  # fmt: skip
     return field(default=default, repr=not secret, metadata=meta)
 
 
@@ -51,12 +59,12 @@ def opt(
 class Sampling:
     """QwQ-32B's recommended sampling. min_p is explicit: llama-cpp-python's default is 0.05."""
 
-    temperature: float = opt(0.6, "sampling temperature (default 0.6)", flag="--temperature")
-    top_p: float = opt(0.95, "nucleus sampling")
-    top_k: int = opt(40, "top-k sampling")
-    min_p: float = opt(0.0, "min-p sampling")
-    repeat_penalty: float = opt(1.0, "repetition penalty (1: none)")
-    seed: int = opt(-1, "sampling seed (default: random per question)", flag="--seed")
+    temperature: float = opt(0.6, "sampling temperature (default 0.6)", flag="--temperature", min=0)
+    top_p: float = opt(0.95, "nucleus sampling", min=0, max=1)
+    top_k: int = opt(40, "top-k sampling", min=0)
+    min_p: float = opt(0.0, "min-p sampling", min=0, max=1)
+    repeat_penalty: float = opt(1.0, "repetition penalty (1: none)", min=0)
+    seed: int = opt(-1, "sampling seed (default: random per question)", flag="--seed", min=-1)
 
 
 @dataclass(frozen=True)
@@ -66,34 +74,46 @@ class Settings:
     )
     # 0: the fit planner picks from the model's header and this machine.
     n_ctx: int = opt(
-        0, "context length in tokens (default: what fits)", env="QWQ_EDGE_N_CTX", flag="--n-ctx"
+        0,
+        "context length in tokens (default: what fits)",
+        env="QWQ_EDGE_N_CTX",
+        flag="--n-ctx",
+        min=0,
     )
     n_gpu_layers: int | None = opt(
         None,
         "layers to offload (-1: all; default: what fits)",
         env="QWQ_EDGE_GPU_LAYERS",
         flag="--gpu-layers",
+        min=-1,
     )
     flash_attn: bool = opt(True, "flash attention")
     kv_type: KvSetting = opt(
         "auto", "KV cache type (default: auto, what fits)", env="QWQ_EDGE_KV_TYPE", flag="--kv-type"
     )
-    threads: int | None = opt(None, "CPU threads for llama.cpp", flag="--threads")
+    threads: int | None = opt(None, "CPU threads for llama.cpp", flag="--threads", min=1)
     prompt_format: PromptFormat = opt(
         "seed", "prompt format", env="QWQ_EDGE_FORMAT", flag="--format"
     )
-    max_searches: int = opt(5, "search budget (default 5)", flag="--max-searches")
+    max_searches: int = opt(5, "search budget (default 5)", flag="--max-searches", min=0)
     min_searches: int = opt(
         0,
         "force the first N searches (for small models that never open a call)",
         flag="--min-searches",
+        min=0,
     )
-    max_results: int = opt(5, "results per search")
-    result_tokens: int = opt(300, "cap per search result, in tokens")
-    response_tokens: int = opt(1500, "cap per <tool_response> block, in tokens")
-    answer_reserve: int = opt(512, "context kept free for the answer after a tool response")
-    max_tokens: int = opt(0, "token limit per question (0: the context)", flag="--max-tokens")
-    search_timeout: float = opt(20.0, "seconds before a search gives up")
+    max_results: int = opt(5, "results per search", min=1)
+    result_tokens: int = opt(300, "cap per search result, in tokens", min=1)
+    response_tokens: int = opt(1500, "cap per <tool_response> block, in tokens", min=1)
+    answer_reserve: int = opt(512, "context kept free for the answer after a tool response", min=0)
+    max_tokens: int = opt(
+        0, "token limit per question (0: the context)", flag="--max-tokens", min=0
+    )
+    # The whole search, not each read: a server that drips one byte at a time still ends.
+    search_timeout: float = opt(20.0, "seconds a whole search may take", min=0.1)
+    search_max_bytes: int = opt(
+        2_000_000, "cap per search response, in bytes; a longer one is cut", min=1024
+    )
     tavily_api_key: str | None = opt(None, "Tavily API key", env="TAVILY_API_KEY", secret=True)
     tavily_url: str | None = opt(None, "a Tavily-compatible server", env="QWQ_EDGE_TAVILY_URL")
     search_depth: SearchDepth = opt("basic", "Tavily search depth")
@@ -107,9 +127,11 @@ class Settings:
     refresh: bool = opt(
         False, "always search, then update the cache", flag="--refresh", group="mode"
     )
-    cache_max_age_days: float = opt(0.0, "0: cached results never expire (their age is shown)")
+    cache_max_age_days: float = opt(
+        0.0, "0: cached results never expire (their age is shown)", min=0
+    )
     kv_snapshots: bool = opt(True, "save each session's KV cache after every turn")
-    kv_snapshot_max_gb: float = opt(8.0, "KV snapshots kept on disk, least recently used go")
+    kv_snapshot_max_gb: float = opt(8.0, "KV snapshots kept on disk, least recently used go", min=0)
     sampling: Sampling = field(default_factory=Sampling)
     # The keys set by the file, the environment or a flag (the catalog fills in the rest).
     explicit: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
@@ -128,7 +150,29 @@ class Settings:
         for f in OPTIONS.values():
             if f.metadata.get("secret"):
                 data.pop(f.name, None)
+        if data.get("tavily_url"):
+            data["tavily_url"] = redact_url(data["tavily_url"])
         return data
+
+
+_SECRET_PARAM = re.compile(r"key|token|secret|pass|auth|sig", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit to record or show: any user:password becomes ``***``, and so does the
+    value of a query parameter that looks like a credential (``?api_key=…``)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]
+        netloc = f"***@{host}" if "@" in parts.netloc else parts.netloc
+        pairs = []
+        for raw in parts.query.split("&"):
+            name, eq, _ = raw.partition("=")
+            pairs.append(f"{name}=***" if eq and _SECRET_PARAM.search(name) else raw)
+        query = "&".join(pairs)
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:  # not a URL at all: keep nothing that could be a secret
+        return "***" if "@" in url or "?" in url else url
 
 
 def _fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
@@ -171,12 +215,32 @@ def coerce(key: str, value: Any, where: str) -> Any:
         if base is int:
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError(value)
-            return int(value)
+            return check_bounds(key, int(value), where)
         if base is float:
-            return float(value)
+            return check_bounds(key, float(value), where)
     except (TypeError, ValueError):
         raise ConfigError(f"{where}: {key} must be a number, not {value!r}") from None
     return str(value)
+
+
+def bounds_problem(key: str, value: float) -> str | None:
+    """Why ``value`` is out of setting ``key``'s range (``opt(min=, max=)``), or None."""
+    meta = OPTIONS[key].metadata
+    low, high = meta.get("min"), meta.get("max")
+    if value != value:  # NaN
+        return "must be a number"
+    if low is not None and value < low:
+        return f"must be at least {low:g}, not {value:g}"
+    if high is not None and value > high:
+        return f"must be at most {high:g}, not {value:g}"
+    return None
+
+
+def check_bounds(key: str, value: Any, where: str) -> Any:
+    problem = bounds_problem(key, value)
+    if problem is not None:
+        raise ConfigError(f"{where}: {key} {problem}")
+    return value
 
 
 def load_file(path: Path) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Opening qwq-edge's SQLite files: WAL, versioned schemas, and recovery from bad files.
 
 A corrupt or foreign file is renamed aside (never deleted) and a fresh one is created; the
-caller gets one sentence to show the user.
+caller gets one sentence to show the user. Whatever rows of a damaged file can still be
+read, table by table, are copied into the fresh one (the salvage), and the sentence says
+how many ``marker_table`` rows (sessions, cache entries) came back.
 """
 
 from __future__ import annotations
@@ -61,9 +63,14 @@ def _setup(conn: sqlite3.Connection, marker_table: str, migrations: Sequence[Mig
 
 
 def open_db(
-    path: Path, marker_table: str, migrations: Sequence[Migration], what: str
+    path: Path,
+    marker_table: str,
+    migrations: Sequence[Migration],
+    what: str,
+    noun: str = "rows",
 ) -> tuple[sqlite3.Connection, str | None]:
-    """Open (creating, migrating or replacing) ``path``. Returns the connection and a notice."""
+    """Open (creating, migrating or replacing) ``path``. Returns the connection and a notice;
+    ``noun`` names ``marker_table``'s rows in it ("sessions")."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         return _open(path, marker_table, migrations), None
@@ -77,11 +84,96 @@ def open_db(
         side = path.with_name(path.name + suffix)
         if side.exists():
             side.rename(aside.with_name(aside.name + suffix))
+    conn = _open(path, marker_table, migrations)
+    damaged = reason in ("it is damaged", "it is not a readable SQLite database")
+    saved = salvage(aside, conn, marker_table) if damaged else None
+    kept = f", and {saved} {noun} were recovered into it" if saved is not None else ""
     notice = (
         f"the {what} at {path} could not be used ({reason}); it was moved to "
-        f"{aside.name} and a new one was started"
+        f"{aside.name} and a new one was started{kept}"
     )
-    return _open(path, marker_table, migrations), notice
+    return conn, notice
+
+
+SALVAGE_BATCH = 500
+SALVAGE_SKIPS = 40  # probes past an unreadable stretch of rows before a table is given up
+
+
+def salvage(source: Path, target: sqlite3.Connection, marker_table: str) -> int | None:
+    """Copy every row of ``source`` that can still be read into ``target`` (same schema,
+    newer or equal), table by table in rowid order, stepping over unreadable stretches.
+    Returns how many ``marker_table`` rows were copied (None: nothing could be read).
+    ``source`` is opened read-only: the file set aside stays as it was."""
+    try:
+        old = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    copied: int | None = None
+    try:
+        tables = [
+            r[0] for r in target.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]  # fmt: skip
+        for table in tables:
+            n = _copy_table(old, target, table)
+            if table == marker_table:
+                copied = n if n is not None else 0 if copied is None else copied
+            elif n is not None and copied is None:
+                copied = 0  # something was readable, if not the marker table
+    except sqlite3.Error:
+        return None
+    finally:
+        old.close()
+    return copied
+
+
+def _copy_table(old: sqlite3.Connection, new: sqlite3.Connection, table: str) -> int | None:
+    """Rows copied; None when the table cannot be read at all."""
+    try:
+        columns = [r[1] for r in old.execute(f'PRAGMA table_info("{table}")')]
+    except sqlite3.Error:
+        return None
+    wanted = {r[1] for r in new.execute(f'PRAGMA table_info("{table}")')}
+    columns = [c for c in columns if c in wanted]
+    if not columns:
+        return None
+    names = ", ".join(f'"{c}"' for c in columns)
+    insert = f'INSERT OR IGNORE INTO "{table}" ({names}) VALUES ({", ".join("?" * len(columns))})'
+    select = f'SELECT rowid, {names} FROM "{table}" WHERE rowid > ? ORDER BY rowid LIMIT ?'
+    copied = 0
+    last, skips, step = -(2**63), 0, 1
+    while skips <= SALVAGE_SKIPS:
+        try:
+            rows = old.execute(select, (last, SALVAGE_BATCH)).fetchall()
+        except sqlite3.DatabaseError:
+            rows = _one_by_one(old, select, last)
+            if not rows:  # a damaged stretch: probe further and further past it
+                last, skips, step = last + step, skips + 1, step * 2
+                continue
+        if not rows:
+            break
+        skips, step = 0, 1
+        with transaction(new):
+            for row in rows:
+                copied += new.execute(insert, tuple(row[1:])).rowcount
+        last = rows[-1][0]
+    return copied
+
+
+def _one_by_one(old: sqlite3.Connection, select: str, last: int) -> list[tuple[object, ...]]:
+    """The readable rows at the start of a batch that failed as a whole."""
+    rows: list[tuple[object, ...]] = []
+    while len(rows) < SALVAGE_BATCH:
+        try:
+            row = old.execute(select, (last, 1)).fetchone()
+        except sqlite3.DatabaseError:
+            break
+        if row is None:
+            break
+        rows.append(tuple(row))
+        last = row[0]
+    return rows
 
 
 @contextlib.contextmanager

@@ -73,6 +73,16 @@ LAST_SEARCH = "That was the last search: no searches remain. Write your final an
 TRIMMED = "… (cut: the context is nearly full). No searches remain; answer now."
 
 
+STOPPED = "The search was stopped before it finished."
+
+
+def cut(limit: int) -> str:
+    return (
+        f"(This search response was longer than {limit:,} bytes and was cut there: some "
+        "results may be missing or incomplete.)\n"
+    )
+
+
 def invalid_call(error: str) -> str:
     return f"Error: {error}. Write a valid call, or answer without it."
 

@@ -43,7 +43,7 @@ class ReplaySearch:
             fetched = hit.sources[0].fetched_at if hit.sources else 0.0
             return SearchResponse(
                 query, hit.hits[:max_results], hit.provider, cached=True, key=key,
-                fetched_at=fetched,
+                fetched_at=fetched, cut=hit.cut,
             )  # fmt: skip
         if self.fallback is not None:
             return self.fallback.search(query, max_results=max_results)

@@ -2,11 +2,14 @@
 when too many end the turn), repeated queries, and the numbering of sources.
 
 It turns one tool call into a ``ToolResult`` event and the tokens of the response body; it
-never generates. The loop decides when to call it.
+never generates. The loop decides when to call it. The provider runs on a worker thread
+while this one waits for it, ``search_timeout`` (the whole search), or ``stop`` (the turn's
+interrupt: Ctrl+C, Esc), whichever comes first; a search left behind ends on its own.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -15,12 +18,19 @@ from typing import Literal
 from qwq_edge.agent import prompts
 from qwq_edge.errors import ErrorKind, SearchError
 from qwq_edge.events import SearchHit, Source, ToolResult
-from qwq_edge.search.base import SearchProvider, SearchResponse
+from qwq_edge.search.base import SearchProvider, SearchResponse, timeout_message
 from qwq_edge.settings import Settings
 
 MAX_REFUSED_CALLS = 2  # calls past the budget answered "no searches left" before we stop
 Tokenize = Callable[[str, bool], list[int]]  # (text, trusted) -> tokens
 EarlyEnd = Literal["budget", "cancelled", "context_full", "max_tokens"]
+
+
+POLL = 0.05  # seconds between looks at the deadline and the stop event during a search
+
+
+class _Stopped(Exception):
+    """The turn's interrupt was set while a search ran."""
 
 
 class TurnOver(Exception):
@@ -74,6 +84,7 @@ class Searcher:
         self._by_url: dict[str, Source] = {}
         self._queries: dict[str, ToolResult] = {}  # normalized query -> its result
         self.unavailable: str | None = None
+        self.stop: threading.Event | None = None  # set by the runtime: the turn's interrupt
 
     def check(self) -> str | None:
         """Why searching cannot work in this session, asked once per session."""
@@ -133,10 +144,12 @@ class Searcher:
         if budget.searches >= s.max_searches or budget.answer_now:
             budget.refuse("the model kept searching after its search budget ran out")
             return refuse(prompts.NO_SEARCHES_LEFT, "budget")
-        assert self.provider is not None
         t0 = time.perf_counter()
         try:
-            response = self.provider.search(query, max_results=s.max_results)
+            response = self._search(query)
+        except _Stopped:  # not spent: the turn is being cancelled or told to answer now
+            result, _ = refuse(prompts.STOPPED, "cancelled")
+            return result, self.tokenize(prompts.STOPPED, True)
         except SearchError as exc:
             if exc.kind in ("offline", "went_offline"):  # not a search: nothing was spent
                 budget.refuse("offline, and the model kept searching")
@@ -158,9 +171,42 @@ class Searcher:
             offline=response.offline,
             searches_left=budget.left,
             seconds=time.perf_counter() - t0,
+            cut=response.cut,
         )
         self._queries[key] = result
-        return result, self.results_body(response.hits, sources, prompts.searches_left(budget.left))
+        note = prompts.searches_left(budget.left)
+        if response.cut:
+            note = prompts.cut(response.cut) + note
+        return result, self.results_body(response.hits, sources, note)
+
+    def _search(self, query: str) -> SearchResponse:
+        """The provider's answer, waited for on this thread until it comes, the deadline
+        passes (``SearchError``, kind ``timeout``) or ``stop`` is set (``_Stopped``)."""
+        provider = self.provider
+        assert provider is not None
+        limit = self.settings.search_timeout
+        outcome: list[SearchResponse | BaseException] = []
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                outcome.append(provider.search(query, max_results=self.settings.max_results))
+            except BaseException as exc:  # handed to the waiting thread
+                outcome.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="qwq-edge-search", daemon=True).start()
+        deadline = time.monotonic() + limit
+        stop = self.stop
+        while not done.wait(POLL):
+            if stop is not None and stop.is_set():
+                raise _Stopped
+            if time.monotonic() > deadline:
+                raise SearchError(timeout_message(limit), "timeout")
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
 
     def _number(self, hit: SearchHit, response: SearchResponse) -> Source:
         known = self._by_url.get(hit.url) if hit.url else None

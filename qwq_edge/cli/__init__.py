@@ -13,6 +13,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from qwq_edge import __version__
 from qwq_edge.cli import ask, doctor, models, sessions
@@ -22,8 +23,16 @@ from qwq_edge.errors import QwqEdgeError
 AREAS = (ask, sessions, models, doctor)
 
 
+class Parser(argparse.ArgumentParser):
+    """A parse error is one line (no usage block): ``qwq-edge ask: argument --n-ctx: must be
+    at least 0, not -1``. Subcommand parsers inherit this class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="qwq-edge",
         description="An offline research agent: a local GGUF reasoning model that searches the "
         "web, cites its sources, and keeps everything on disk. With no command, the "
@@ -58,8 +67,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(str(exc))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+    except BrokenPipeError:  # before OSError, its base: `| head` closed the pipe early
+        return _pipe_closed()
     except (OSError, sqlite3.Error) as exc:  # a disk or database problem: one line, no trace
         return fail(f"{type(exc).__name__}: {exc}")
+
+
+def _pipe_closed() -> int:
+    """The reader went away (``| head``): nothing more to say, and no traceback when Python
+    flushes stdout at exit (it now points at /dev/null)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 1

@@ -88,6 +88,7 @@ def _prepare(args: argparse.Namespace, runner: EngineThread, session: str | None
     snapshots = runtime.open_snapshots(settings)
     if args.resume is None:
         agent = runner.call(runtime.build_agent, settings)
+        runtime.say_notice(runtime.cache_of(agent.provider))  # a corrupt cache set aside
         return Prepared(agent, runtime.recorder_for(journal, agent.engine), snapshots)
     sid = runtime.session_ref(journal, session)
     engine = runner.call(runtime.load_engine, settings)
@@ -99,6 +100,7 @@ def _prepare(args: argparse.Namespace, runner: EngineThread, session: str | None
     for note in done.notes:
         print(f"qwq-edge: note: {note}", file=sys.stderr)
     agent = done.agent
+    runtime.say_notice(runtime.cache_of(agent.provider))
     return Prepared(agent, runtime.recorder_for(journal, engine, agent.session_id), snapshots)
 
 
@@ -110,7 +112,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from qwq_edge import runtime
-    from qwq_edge.cli.render import JsonRenderer, TextRenderer
+    from qwq_edge.cli.render import LIMITS, JsonRenderer, TextRenderer
     from qwq_edge.engine.thread import EngineThread
     from qwq_edge.events import ErrorEvent
 
@@ -133,7 +135,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if reason == "cancelled":
         return EXIT_INTERRUPTED
-    return 0 if reason in ("eos", "budget", "max_tokens") else 1
+    return 0 if reason == "eos" or reason in LIMITS else 1  # a limit reached is not a failure
 
 
 def cmd_chat(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from qwq_edge.settings import OPTIONS, kind_of
+from qwq_edge.settings import OPTIONS, bounds_problem, kind_of
 
 EXIT_INTERRUPTED = 130
 
@@ -36,9 +36,29 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
             target.add_argument(flag, dest=name, action="store_true", default=None, help=help_text)
         elif choices:
             target.add_argument(flag, dest=name, choices=list(choices), help=help_text)
+        elif base in (int, float):
+            target.add_argument(flag, dest=name, type=_number(name, base), help=help_text)
         else:
-            kind = base if base in (int, float) else str
-            target.add_argument(flag, dest=name, type=kind, help=help_text)
+            target.add_argument(flag, dest=name, type=str, help=help_text)
+
+
+def _number(name: str, base: type) -> Any:
+    """An argparse ``type`` that reads a number and holds it to the setting's range, so a
+    bad value is refused at parse time with one sentence."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value: int | float = int(text) if base is int else float(text)
+        except ValueError:
+            kind = "a whole number" if base is int else "a number"
+            raise argparse.ArgumentTypeError(f"must be {kind}, not {text!r}") from None
+        problem = bounds_problem(name, value)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    parse.__name__ = base.__name__  # argparse names the type in its own messages
+    return parse
 
 
 def run_overrides(args: argparse.Namespace) -> dict[str, Any]:

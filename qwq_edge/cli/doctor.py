@@ -12,7 +12,7 @@ from qwq_edge import __version__
 from qwq_edge.cli.common import fail
 from qwq_edge.errors import ConfigError, QwqEdgeError
 from qwq_edge.models import catalog, resolve
-from qwq_edge.settings import Settings
+from qwq_edge.settings import Settings, redact_url
 from qwq_edge.settings import load as load_settings
 
 if TYPE_CHECKING:
@@ -185,7 +185,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     key = settings.tavily_api_key
     print(f"tavily: {'key set (' + key[:4] + '…)' if key else 'NO KEY (set TAVILY_API_KEY)'}")
     if settings.tavily_url:
-        print(f"tavily url: {settings.tavily_url}")
+        print(f"tavily url: {redact_url(settings.tavily_url)}")
     try:
         model = resolve.model_path(settings, p)
         info = read_gguf(model)

@@ -23,6 +23,9 @@ from qwq_edge.events import (
     to_json,
 )
 
+# Turns that end at a limit the user set: shown as a note, not an error; `ask` exits 0.
+LIMITS: frozenset[str] = frozenset({"max_tokens", "budget"})
+
 
 class JsonRenderer:
     """One JSON object per line: the same encoding the journal uses."""
@@ -54,6 +57,7 @@ class TextRenderer:
         self._gen_tokens = 0
         self._gen_seconds = 0.0
         self._evaluated = 0
+        self._said: str | None = None  # the last search error shown (not said twice)
 
     def _style(self, code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
@@ -99,11 +103,16 @@ class TextRenderer:
                     self._gen_tokens += event.tokens_generated
                     self._gen_seconds += event.gen_seconds
             case Notice(message=message):
+                if message == self._said:  # "the network is unreachable", once
+                    return
                 self._enter("notice")
                 w(self._style("33", f"note: {message}") + "\n")
-            case ErrorEvent(message=message):
+            case ErrorEvent(message=message, kind=kind):
                 self._enter("error")
-                w(self._style("31", f"error: {message}") + "\n")
+                if kind in LIMITS:  # a limit that was set, not a failure (exit status 0)
+                    w(self._style("33", f"note: {message}") + "\n")
+                else:
+                    w(self._style("31", f"error: {message}") + "\n")
             case FinalAnswer(sources=sources):
                 self._enter("sources")
                 if sources:
@@ -119,9 +128,12 @@ class TextRenderer:
     def _result(self, event: ToolResult) -> None:
         w = self.out.write
         if event.error:
+            self._said = event.error
             w(self._style("33", f"  ✗ {event.error}") + "\n")
             return
         tag = " · cached" if event.cached else ""
+        if event.cut:
+            tag += f" · cut at {event.cut:,} bytes"
         w(self._style("2", f"  {len(event.hits)} results in {event.seconds:.1f}s{tag}") + "\n")
         for src in event.sources:
             w(self._style("2", f"  [{src.n}] {src.title} — {src.url}") + "\n")

@@ -3,6 +3,7 @@ turns. Front ends (``cli/``, ``tui/``) and the bench use it; it never renders.""
 
 from qwq_edge.runtime.build import (
     build_agent,
+    cache_of,
     load_engine,
     load_settings,
     make_provider,
@@ -24,6 +25,7 @@ __all__ = [
     "Consumer",
     "Continued",
     "build_agent",
+    "cache_of",
     "continue_session",
     "load_engine",
     "load_settings",

@@ -49,10 +49,17 @@ def open_journal(where: Paths | None = None) -> Journal:
     return Journal((where or paths()).data_dir / "journal.sqlite3")
 
 
-def say_notice(store: Journal | SearchCache) -> None:
+def say_notice(store: Journal | SearchCache | None) -> None:
     """A store that set a corrupt file aside says so once (CLI commands)."""
-    if store.notice:
+    if store is not None and store.notice:
         print(f"qwq-edge: note: {store.notice}", file=sys.stderr)
+
+
+def cache_of(provider: SearchProvider | None) -> SearchCache | None:
+    """The disk cache behind a provider (``make_provider``'s), if it has one: its
+    ``notice`` says whether a corrupt cache file was set aside when it opened."""
+    cache = getattr(provider, "cache", None)
+    return cache if isinstance(cache, SearchCache) else None
 
 
 def make_provider(settings: Settings, cache: SearchCache | None = None) -> CachedProvider:
@@ -62,6 +69,7 @@ def make_provider(settings: Settings, cache: SearchCache | None = None) -> Cache
         base_url=settings.tavily_url,
         timeout=settings.search_timeout,
         search_depth=settings.search_depth,
+        max_bytes=settings.search_max_bytes,
     )
     mode: CacheMode = "offline" if settings.offline else "refresh" if settings.refresh else "online"
     days = settings.cache_max_age_days

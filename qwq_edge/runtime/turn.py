@@ -7,11 +7,15 @@ receives the events as messages. Both call ``run_turn``; so does the bench.
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import signal
 import sqlite3
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import date
+from typing import Any
 
 from qwq_edge.agent.loop import Agent
 from qwq_edge.agent.replay import TurnComparison, rerun
@@ -60,6 +64,8 @@ def run_turn(
     the session can be continued later, in another process, without a re-prefill."""
     emit = _Journaled(consumer, recorder)
     reason: FinishReason = "error"
+    # Ctrl+C / Esc must also stop a search in flight, not only the engine.
+    agent.searcher.stop = controls.interrupt if controls is not None else None
     try:
         for event in agent.ask(question, controls):
             emit(event)
@@ -113,7 +119,13 @@ def run_in_foreground(
     snapshots: Snapshots | None = None,
 ) -> FinishReason:
     """Run the turn on the engine thread and consume its events on this one, where Ctrl+C
-    lands: it cancels the turn cleanly (between tokens, or mid-prefill) and keeps waiting."""
+    lands: it cancels the turn cleanly (between tokens, mid-prefill, or mid-search) and the
+    events keep coming until the turn has ended and been journaled.
+
+    Ctrl+C is handled as a signal that only sets the cancel flag: a KeyboardInterrupt
+    raised between two statements of this loop would otherwise leave the process exiting
+    while llama.cpp still decodes on the engine thread (seen: a process that ignored Ctrl+C
+    and spun for minutes)."""
     controls = Controls()
     events: queue.Queue[Event | None] = queue.Queue()
     future = submit_turn(
@@ -121,19 +133,30 @@ def run_in_foreground(
         controls=controls, recorder=recorder, snapshots=snapshots,
     )  # fmt: skip
     future.add_done_callback(lambda _: events.put(None))
-    while True:
-        try:
-            item = events.get()
-        except KeyboardInterrupt:
-            controls.cancel()
-            continue
-        if item is None:
-            break
-        try:
-            consumer(item)
-        except KeyboardInterrupt:
-            controls.cancel()
+    previous = _cancel_on_sigint(controls)
+    try:
+        while (item := events.get()) is not None:
+            try:
+                consumer(item)
+            except KeyboardInterrupt:  # raised by the consumer itself
+                controls.cancel()
+    except BaseException:  # the consumer failed (a closed pipe): stop the turn, then say so
+        controls.cancel()
+        with contextlib.suppress(Exception):
+            future.result(timeout=60)
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     return future.result()
+
+
+def _cancel_on_sigint(controls: Controls) -> Any:
+    """Make Ctrl+C set ``controls.cancel()``; returns the handler to restore (None off the
+    main thread, where signals cannot be handled)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGINT, lambda signum, frame: controls.cancel())
 
 
 def rerun_session(

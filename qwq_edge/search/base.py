@@ -7,6 +7,8 @@ from typing import Any, Protocol
 
 from qwq_edge.events import SearchHit
 
+CUT_KEY = "_qwq_edge_cut"  # in a payload cut at the size cap: the cap, in bytes
+
 
 @dataclass(frozen=True)
 class SearchResponse:
@@ -18,6 +20,11 @@ class SearchResponse:
     raw: dict[str, Any] = field(default_factory=dict, repr=False)  # the provider's full payload
     key: str = ""  # the search cache's key, when the response went through the cache
     fetched_at: float = 0.0
+    cut: int = 0  # the response was longer than this many bytes and was cut there
+
+
+def timeout_message(seconds: float) -> str:
+    return f"the search did not finish within {seconds:g} s (search_timeout)"
 
 
 class SearchProvider(Protocol):

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from qwq_edge.errors import SearchError
 from qwq_edge.events import SearchHit
-from qwq_edge.search.base import SearchProvider, SearchResponse
+from qwq_edge.search.base import CUT_KEY, SearchProvider, SearchResponse
 from qwq_edge.sqlite import open_db, transaction
 
 CacheMode = Literal["online", "offline", "refresh"]
@@ -85,9 +85,12 @@ def _encode(response: SearchResponse) -> str:
 def _decode(query: str, provider: str, text: str, key: str, fetched_at: float) -> SearchResponse:
     data = json.loads(text)
     hits = tuple(SearchHit(**h) for h in data.get("hits", []))
+    raw = data.get("raw", {})
+    cut = raw.get(CUT_KEY, 0) if isinstance(raw, dict) else 0
     return SearchResponse(
-        query, hits, provider, cached=True, raw=data.get("raw", {}), key=key, fetched_at=fetched_at
-    )
+        query, hits, provider, cached=True, raw=raw, key=key, fetched_at=fetched_at,
+        cut=cut if isinstance(cut, int) else 0,
+    )  # fmt: skip
 
 
 class SearchCache:
@@ -95,7 +98,7 @@ class SearchCache:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._conn, self.notice = open_db(path, "entries", MIGRATIONS, "search cache")
+        self._conn, self.notice = open_db(path, "entries", MIGRATIONS, "search cache", "entries")
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -240,7 +243,4 @@ class CachedProvider:
             raise  # failed searches are not cached
         when = time.time()
         self.cache.put(key, response, params, when)
-        return SearchResponse(
-            response.query, response.hits, response.provider, raw=response.raw, key=key,
-            fetched_at=when,
-        )  # fmt: skip
+        return replace(response, cached=False, offline=False, key=key, fetched_at=when)

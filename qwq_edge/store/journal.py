@@ -131,7 +131,9 @@ def _alive(pid: int | None) -> bool:
 class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._conn, self.notice = open_db(path, "sessions", MIGRATIONS, "session journal")
+        self._conn, self.notice = open_db(
+            path, "sessions", MIGRATIONS, "session journal", "sessions"
+        )
         self._conn.execute("PRAGMA foreign_keys = ON")
         self._lock = threading.Lock()
         self._seq: dict[str, int] = {}

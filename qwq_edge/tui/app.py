@@ -7,6 +7,7 @@ streamed text is drawn in batches, so rendering never throttles decoding.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from functools import partial
 from typing import Any, ClassVar
@@ -76,6 +77,7 @@ class QwqEdgeApp(App[None]):
         self.running = False
         self.session_id: str | None = None
         self._resume = sessions.Resume()  # the journaled session a follow-up continues
+        self._showing = asyncio.Lock()
         self.meter = Meter(ctx=(0, settings.n_ctx))
         self.theme = "textual-dark"
 
@@ -123,7 +125,7 @@ class QwqEdgeApp(App[None]):
         if self.agent is None:
             self.agent, self.recorder, self.snapshots = sessions.start_agent(
                 self.settings, self.engine, self.provider_factory, self.journal, self._resume,
-                lambda note: self.notify(note, title="Continuing"),
+                lambda note: self.notify(note, title="Note", severity="warning"),
             )  # fmt: skip
             self.meter.searches = 0
         self.controls = Controls()
@@ -195,17 +197,17 @@ class QwqEdgeApp(App[None]):
             await self.show_session(message.session_id)
 
     async def show_session(self, session_id: str) -> None:
-        """Show a journaled session in full, instantly; a follow-up continues it."""
+        """Show a journaled session in full, one at a time; a follow-up continues it."""
         assert self.journal is not None
-        await self.clear_conversation()
-        self._resume = await sessions.show(self.journal, session_id, self.apply)
-        await self.query_one(Conversation).flush(final=True)
+        async with self._showing:
+            await self.clear_conversation()
+            self._resume = await sessions.show(self.journal, session_id, self.apply)
+            await self.query_one(Conversation).flush(final=True)
         self.session_id = session_id
 
     async def clear_conversation(self) -> None:
         await self.query_one(Conversation).clear()
-        self.agent = None
-        self.recorder = None
+        self.agent, self.recorder = None, None
         self.meter.searches = 0
         self._resume = sessions.Resume()
 

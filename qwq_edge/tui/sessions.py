@@ -19,6 +19,7 @@ from qwq_edge.events import Event
 from qwq_edge.paths import paths
 from qwq_edge.runtime import (
     build_agent,
+    cache_of,
     continue_session,
     offline_provider,
     open_snapshots,
@@ -77,21 +78,25 @@ def start_agent(
     """The agent for the next question, what journals it (None: no journal) and the KV
     snapshots. A follow-up to a session picked in the sidebar continues that session
     exactly (its journaled context, its KV snapshot when one matches), in the journal too;
-    anything less is said through ``notify``."""
+    anything less, and a corrupt search cache set aside, is said through ``notify``."""
     snapshots = open_snapshots(settings) if journal is not None else None
+    provider = providers(settings)
+    cache = cache_of(provider)
+    notes = [cache.notice] if cache is not None and cache.notice else []
     resuming = resume.session_id is not None and bool(resume.history)
     if journal is None or not resuming or resume.session_id is None:
-        agent = build_agent(settings, engine, providers(settings))
+        agent = build_agent(settings, engine, provider)
         recorder = recorder_for(journal, engine) if journal is not None else None
-        return agent, recorder, snapshots
-    done = continue_session(
-        settings, engine, journal, resume.session_id,
-        provider=providers(settings), snapshots=snapshots,
-    )  # fmt: skip
-    for note in done.notes:
+    else:
+        done = continue_session(
+            settings, engine, journal, resume.session_id, provider=provider, snapshots=snapshots
+        )
+        agent, notes = done.agent, notes + done.notes
+        recorder = recorder_for(journal, engine, resume.session_id)
+    for note in notes:
         if notify is not None:
             notify(note)
-    return done.agent, recorder_for(journal, engine, resume.session_id), snapshots
+    return agent, recorder, snapshots
 
 
 def export_markdown(journal: Journal, session_id: str) -> Path:

@@ -127,3 +127,22 @@ def test_a_real_turn_through_the_runtime(engine: Any, tmp_path: Path) -> None:
     assert reason in ("eos", "max_tokens")
     assert [type(e) for e in journal.events(agent.session_id)] == [type(e) for e in events]
     assert journal.session(agent.session_id).model == Path(engine.info.path).name
+
+
+def test_ctrl_c_in_the_foreground_only_cancels_and_the_handler_is_restored() -> None:
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    agent = _agent(["A long story " * 50])
+    runner = EngineThread()
+    events: list[Event] = []
+
+    def consume(event: Event) -> None:
+        events.append(event)
+        if len(events) == 5:
+            signal.raise_signal(signal.SIGINT)  # Ctrl+C, wherever the main thread is
+
+    assert run_in_foreground(runner, agent, "Tell me a story", consume) == "cancelled"
+    assert isinstance(events[-1], Finished) and events[-1].reason == "cancelled"
+    assert signal.getsignal(signal.SIGINT) is before
+    runner.shutdown()

@@ -16,6 +16,7 @@ class Behaviour:
     delay: float = 0.0
     results: list[dict[str, Any]] = field(default_factory=list)
     detail: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # extra response headers
 
 
 DEFAULT_RESULTS = [
@@ -71,6 +72,8 @@ class TavilyServer:
                     self.send_response(b.status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
+                    for name, value in b.headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):

@@ -1,0 +1,162 @@
+"""A ``requests`` session that bounds what one search may cost: a total deadline (not only a
+per-read timeout: a server that drips a byte every few seconds still ends) and a size cap
+on the body, read as it arrives. A JSON body cut at the cap is mended into valid JSON that
+keeps whatever was complete, and marked with ``CUT_KEY`` (the cap, in bytes).
+
+Per-request state (deadline, Retry-After) is per thread: a search abandoned at its deadline
+may still be finishing on its worker thread while the next one starts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from qwq_edge.search.base import CUT_KEY
+
+CHUNK = 64 * 1024
+
+
+class BoundedSession(requests.Session):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__()
+        self.max_bytes = max_bytes
+        self._local = threading.local()
+
+    def begin(self, seconds: float) -> None:
+        """The next request on this thread must be done within ``seconds``."""
+        self._local.deadline = time.monotonic() + seconds
+        self._local.retry_after = None
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds the last response on this thread asked to wait (``Retry-After``)."""
+        value: float | None = getattr(self._local, "retry_after", None)
+        return value
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        deadline: float | None = getattr(self._local, "deadline", None)
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise requests.Timeout("the search deadline passed")
+            timeout = kwargs.get("timeout")
+            kwargs["timeout"] = min(timeout, left) if isinstance(timeout, (int, float)) else left
+        kwargs["stream"] = True
+        response = super().request(method, url, *args, **kwargs)  # type: ignore[arg-type]
+        self._local.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        try:
+            body = self._read(response, deadline)
+        finally:
+            response.close()
+        content = bytes(body)
+        if len(content) > self.max_bytes:
+            content = content[: self.max_bytes]
+            if response.status_code == 200:
+                content = mend(content, self.max_bytes)
+        response._content = content
+        response._content_consumed = True
+        return response
+
+    def _read(self, response: requests.Response, deadline: float | None) -> bytearray:
+        """At most one byte past the cap, and never past the deadline: ``read1`` returns
+        what has arrived, so the deadline is checked however slowly bytes come."""
+        body = bytearray()
+        while len(body) <= self.max_bytes:
+            if deadline is not None and time.monotonic() > deadline:
+                raise requests.Timeout("the search deadline passed")
+            chunk = response.raw.read1(CHUNK, decode_content=True)
+            if not chunk:
+                break
+            body += chunk
+        return body
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: a number, or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def mend(data: bytes | bytearray, cap: int) -> bytes:
+    """A JSON object cut short, made whole again: the open string and containers closed
+    (backing off to an earlier comma when that is not enough), then ``CUT_KEY`` added. A
+    body that cannot be mended becomes an empty result list, still marked."""
+    text = bytes(data).decode("utf-8", errors="ignore")
+    mended: Any = None
+    for candidate in _cuts(text):
+        try:
+            mended = json.loads(_close(candidate))
+        except ValueError:
+            continue
+        if isinstance(mended, dict):
+            break
+    if not isinstance(mended, dict):
+        mended = {"results": []}
+    mended[CUT_KEY] = cap
+    return json.dumps(mended, ensure_ascii=False).encode("utf-8")
+
+
+def _cuts(text: str, tries: int = 5) -> Iterator[str]:
+    """The text as cut, then cut back to each of the last few commas outside strings."""
+    commas: list[int] = []
+    in_str = escaped = False
+    for i, ch in enumerate(text):
+        if in_str:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch == ",":
+            commas.append(i)
+    yield text
+    for i in reversed(commas[-tries:]):
+        yield text[:i]
+
+
+_PARTIAL_ESCAPE = re.compile(r"\\u[0-9a-fA-F]{0,3}$")
+
+
+def _close(text: str) -> str:
+    stack: list[str] = []
+    in_str = escaped = False
+    for ch in text:
+        if in_str:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            stack.append(ch)
+        elif ch in "]}" and stack:
+            stack.pop()
+    if in_str:
+        text = _PARTIAL_ESCAPE.sub("", text[:-1] if escaped else text) + '"'
+    text = text.rstrip()
+    if text.endswith(","):
+        text = text[:-1]
+    elif text.endswith(":"):
+        text += " null"
+    return text + "".join("}" if c == "{" else "]" for c in reversed(stack))

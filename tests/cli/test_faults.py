@@ -1,0 +1,147 @@
+"""Faults found by the team's probe (issue 13) at the command line: values out of range,
+a pipe closed early, credentials in the search URL, and the notes a question path says."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from qwq_edge import cli, runtime
+from qwq_edge.agent.loop import Agent
+from qwq_edge.errors import ConfigError
+from qwq_edge.settings import Settings, load, redact_url
+from qwq_edge.store.recorder import Recorder
+from tests.support.env import cli_env
+from tests.support.fakes import FakeSearch
+from tests.support.scripted_engine import ScriptedEngine
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--n-ctx", "-1"),
+        ("--max-searches", "-1"),
+        ("--max-tokens", "-3"),
+        ("--threads", "-4"),
+        ("--temperature", "-1"),
+    ],
+)
+def test_out_of_range_flags_are_refused_in_one_line(
+    flag: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.build_parser().parse_args(["ask", "q", flag, value])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "usage:" not in err
+    assert f"argument {flag}: must be at least" in err and f"not {value}" in err
+
+
+def test_in_range_flags_still_parse() -> None:
+    args = cli.build_parser().parse_args(["ask", "q", "--n-ctx", "0", "--gpu-layers", "-1"])
+    assert (args.n_ctx, args.n_gpu_layers) == (0, -1)
+
+
+def test_config_file_and_environment_values_get_the_same_check(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qwq_edge.paths import paths
+
+    config = paths().config_file
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("max_searches = -1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="max_searches must be at least 0, not -1"):
+        load()
+    config.write_text("[sampling]\ntop_p = 1.5\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="top_p must be at most 1"):
+        load()
+    config.unlink()
+    monkeypatch.setenv("QWQ_EDGE_N_CTX", "-5")
+    with pytest.raises(ConfigError, match="QWQ_EDGE_N_CTX: n_ctx must be at least 0"):
+        load()
+
+
+def test_a_pipe_closed_early_ends_quietly(isolated_home: Path) -> None:
+    journal = runtime.open_journal()
+    agent = Agent(
+        ScriptedEngine(["A long answer. " * 50 + "<|im_end|>"]),
+        FakeSearch(),
+        Settings(),
+        today=date(2026, 11, 29),
+    )
+    runtime.run_turn(agent, "Anything?", lambda _: None, recorder=Recorder(journal))
+    journal.close()
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line is written (`| head -c 0`)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "qwq_edge", "replay", agent.session_id, "--json"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            env=cli_env(isolated_home),
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert done.stderr == ""
+    assert done.returncode == 1
+
+
+def test_credentials_in_the_search_url_are_never_recorded_or_shown(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "http://user:PASS@127.0.0.1:9/search?api_key=SECRETKEY&depth=1"
+    assert redact_url(url) == "http://***@127.0.0.1:9/search?api_key=***&depth=1"
+    assert redact_url("https://api.tavily.com") == "https://api.tavily.com"
+    public = Settings(tavily_url=url).public()
+    assert "PASS" not in str(public) and "SECRETKEY" not in str(public)
+    assert public["tavily_url"].startswith("http://***@127.0.0.1:9")
+    monkeypatch.setenv("QWQ_EDGE_TAVILY_URL", url)
+    cli.main(["doctor"])
+    out = capsys.readouterr()
+    assert "PASS" not in out.out + out.err and "SECRETKEY" not in out.out + out.err
+    assert "tavily url: http://***@127.0.0.1:9" in out.out
+
+
+def test_ask_says_a_corrupt_cache_was_set_aside_and_a_token_limit_is_a_note(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qwq_edge.paths import paths
+
+    cache_file = paths().cache_dir / "search.sqlite3"
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    cache_file.write_bytes(os.urandom(8192))
+
+    def scripted(settings: Settings, *args: object, **kwargs: object) -> Agent:
+        engine = ScriptedEngine(["A long answer that goes on and on. " * 20])
+        return Agent(engine, runtime.make_provider(settings), settings, today=date(2026, 1, 1))
+
+    monkeypatch.setattr(runtime, "build_agent", scripted)
+    assert cli.main(["ask", "Anything?", "--max-tokens", "5", "--no-stats"]) == 0
+    out = capsys.readouterr()
+    assert "qwq-edge: note: the search cache at" in out.err and "moved to" in out.err
+    assert "note: stopped at the per-question token limit (max_tokens)" in out.out
+    assert "error:" not in out.out
+    assert runtime.cache_of(runtime.make_provider(Settings())) is not None
+
+
+def test_an_unreachable_network_is_said_once() -> None:
+    import io
+
+    from qwq_edge.cli.render import TextRenderer
+    from qwq_edge.events import Notice, ToolResult
+
+    message = "the network is unreachable: switched to offline mode, and nothing is cached"
+    out = io.StringIO()
+    render = TextRenderer(out, color=False)
+    render(ToolResult(1, "tavily", "q", error=message, error_kind="went_offline"))
+    render(Notice(message, kind="offline"))
+    assert out.getvalue().count("the network is unreachable") == 1
+    render(Notice("something else", kind="offline"))
+    assert "note: something else" in out.getvalue()
