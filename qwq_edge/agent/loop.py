@@ -24,7 +24,7 @@ from qwq_edge.agent.state import (
     recorded_settings,
     stats_event,
 )
-from qwq_edge.agent.tools import ToolCallError, ToolRegistry, close_json
+from qwq_edge.agent.tools import ToolCallError, ToolRegistry
 from qwq_edge.engine.base import Engine, Generation
 from qwq_edge.errors import QwqEdgeError
 from qwq_edge.events import (
@@ -42,6 +42,7 @@ from qwq_edge.events import (
     ThinkingDelta,
     ToolCall,
 )
+from qwq_edge.jsonfix import close_json
 from qwq_edge.search.base import SearchProvider
 from qwq_edge.settings import Settings
 

@@ -185,37 +185,3 @@ class ToolRegistry:
                     for sp2 in ("", " "):
                         out.append(f'{{{sp1}"{key}":{sp2}"{name}"')
         return tuple(out)
-
-
-def close_json(partial: str) -> str:
-    """The shortest suffix that closes a JSON prefix cut off mid-way (at a token limit)."""
-    depth: list[str] = []
-    in_string = escape = False
-    hex_left = 0
-    for ch in partial:
-        if in_string:
-            if hex_left:
-                hex_left -= 1
-            elif escape:
-                escape = False
-                if ch == "u":
-                    hex_left = 4
-            elif ch == "\\":
-                escape = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "{[":
-            depth.append("}" if ch == "{" else "]")
-        elif ch in "}]" and depth:
-            depth.pop()
-    suffix = ""
-    if in_string:
-        suffix += "0" * hex_left + ("\\" if escape else "") + '"'
-    stripped = partial.rstrip()
-    if not in_string and stripped.endswith(":"):
-        suffix += '""'
-    elif not in_string and stripped.endswith(","):
-        suffix += "null" if depth and depth[-1] == "]" else '"_":null'
-    return suffix + "".join(reversed(depth))

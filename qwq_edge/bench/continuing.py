@@ -8,26 +8,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from qwq_edge.bench.base import Measures
 from qwq_edge.bench.fixtures import SENTENCE
 from qwq_edge.bench.report import Row, spread
 from qwq_edge.engine.base import Generation
-from qwq_edge.engine.llama import LlamaEngine
-from qwq_edge.settings import Sampling
 from qwq_edge.store.snapshots import Snapshots
 
 FOLLOW_UP = "<|im_start|>user\nAnd who scored in the final?<|im_end|>\n<|im_start|>assistant\n"
 
 
-class ContinueMeasures:
+class ContinueMeasures(Measures):
     """Mixed into ``Bench``: reads its engine and settings, appends rows."""
-
-    engine: LlamaEngine
-    runs: int
-    sampling: Sampling
-    rows: list[Row]
-
-    def progress(self, what: str) -> None:
-        raise NotImplementedError
 
     def _first_token(self, context: list[int]) -> Generation:
         gen = Generation()

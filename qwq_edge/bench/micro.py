@@ -5,36 +5,20 @@ from __future__ import annotations
 
 import statistics
 import time
-from pathlib import Path
-from typing import Any
 
 from qwq_edge.agent.tools import ToolRegistry
 from qwq_edge.bench import loops
+from qwq_edge.bench.base import Measures
 from qwq_edge.bench.report import Row, spread
 from qwq_edge.engine.base import Generation
-from qwq_edge.engine.llama import LlamaEngine
 from qwq_edge.engine.stops import MarkerScanner
 from qwq_edge.models.fit import ModelShape
 from qwq_edge.models.gguf import read_gguf
 from qwq_edge.models.hardware import measure_ram_bandwidth
-from qwq_edge.settings import Sampling
 
 
-class MicroMeasures:
+class MicroMeasures(Measures):
     """Mixed into ``Bench``: these read its engine, settings and the decode results."""
-
-    engine: LlamaEngine
-    llm: Any
-    model: Path
-    log: Path
-    runs: int
-    sampling: Sampling
-    rows: list[Row]
-    decode: dict[str, float]
-    rss_after_decode: int
-
-    def progress(self, what: str) -> None:
-        raise NotImplementedError
 
     def stop_detection(self) -> None:
         self.progress("stop detection at 1k / 8k / 16k tokens")

@@ -51,9 +51,6 @@ class Bench(MicroMeasures, ContinueMeasures):
         self.decode: dict[str, float] = {}
         self.rss_after_decode = 0
 
-    def progress(self, what: str) -> None:
-        print(f"bench: {what} …", file=sys.stderr, flush=True)
-
     # -- decode and time to first token ----------------------------------------------------
 
     def agent_decode(self, tokens: int, seed: int) -> tuple[float, float, int, list[int]]:

@@ -10,7 +10,6 @@ may still be finishing on its worker thread while the next one starts.
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from typing import Any
 
 import requests
 
+from qwq_edge.jsonfix import close_json
 from qwq_edge.search.base import CUT_KEY
 
 CHUNK = 64 * 1024
@@ -93,14 +93,14 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def mend(data: bytes | bytearray, cap: int) -> bytes:
-    """A JSON object cut short, made whole again: the open string and containers closed
-    (backing off to an earlier comma when that is not enough), then ``CUT_KEY`` added. A
-    body that cannot be mended becomes an empty result list, still marked."""
+    """A JSON object cut short, made whole again: closed where it was cut, or (when that
+    does not parse) cut back to one of the last few commas and closed there; then
+    ``CUT_KEY`` added. A body that cannot be mended becomes an empty result list, marked."""
     text = bytes(data).decode("utf-8", errors="ignore")
     mended: Any = None
     for candidate in _cuts(text):
         try:
-            mended = json.loads(_close(candidate))
+            mended = json.loads(candidate + close_json(candidate))
         except ValueError:
             continue
         if isinstance(mended, dict):
@@ -112,51 +112,12 @@ def mend(data: bytes | bytearray, cap: int) -> bytes:
 
 
 def _cuts(text: str, tries: int = 5) -> Iterator[str]:
-    """The text as cut, then cut back to each of the last few commas outside strings."""
-    commas: list[int] = []
-    in_str = escaped = False
-    for i, ch in enumerate(text):
-        if in_str:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch == ",":
-            commas.append(i)
+    """The text as cut, then cut back before each of its last few commas (one inside a
+    string only gives a shorter string, which still closes)."""
     yield text
-    for i in reversed(commas[-tries:]):
-        yield text[:i]
-
-
-_PARTIAL_ESCAPE = re.compile(r"\\u[0-9a-fA-F]{0,3}$")
-
-
-def _close(text: str) -> str:
-    stack: list[str] = []
-    in_str = escaped = False
-    for ch in text:
-        if in_str:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "[{":
-            stack.append(ch)
-        elif ch in "]}" and stack:
-            stack.pop()
-    if in_str:
-        text = _PARTIAL_ESCAPE.sub("", text[:-1] if escaped else text) + '"'
-    text = text.rstrip()
-    if text.endswith(","):
-        text = text[:-1]
-    elif text.endswith(":"):
-        text += " null"
-    return text + "".join("}" if c == "{" else "]" for c in reversed(stack))
+    end = len(text)
+    for _ in range(tries):
+        end = text.rfind(",", 0, end)
+        if end < 0:
+            return
+        yield text[:end]

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from qwq_edge.agent.tools import ToolCallError, ToolRegistry, close_json
+from qwq_edge.agent.tools import ToolCallError, ToolRegistry
+from qwq_edge.jsonfix import close_json
 
 
 @pytest.mark.parametrize(

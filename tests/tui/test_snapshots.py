@@ -36,15 +36,20 @@ def test_empty_app(snap_compare) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
 
 
+async def ask_gold(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    """The scripted two-search turn, asked and finished."""
+    steady(app)
+    await wait_idle(app, pilot)
+    await pilot.click("#prompt")
+    await pilot.press(*"What is gold at?", "enter")
+    await wait_idle(app, pilot)
+
+
 def test_finished_turn_with_two_searches(snap_compare) -> None:  # type: ignore[no-untyped-def]
     app, _, _ = make_app(SCRIPT)
 
     async def run(pilot) -> None:  # type: ignore[no-untyped-def]
-        steady(app)
-        await wait_idle(app, pilot)
-        await pilot.click("#prompt")
-        await pilot.press(*"What is gold at?", "enter")
-        await wait_idle(app, pilot)
+        await ask_gold(app, pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run)
 
@@ -80,11 +85,7 @@ def test_tool_card_expanded(snap_compare) -> None:  # type: ignore[no-untyped-de
     app, _, _ = make_app(SCRIPT)
 
     async def run(pilot) -> None:  # type: ignore[no-untyped-def]
-        steady(app)
-        await wait_idle(app, pilot)
-        await pilot.click("#prompt")
-        await pilot.press(*"What is gold at?", "enter")
-        await wait_idle(app, pilot)
+        await ask_gold(app, pilot)
         card = app.query(ToolCard).first()
         await pilot.click(card, offset=(2, 0))  # on its title
         await pilot.pause(0.2)
