@@ -11,6 +11,8 @@ ErrorKind = Literal[
     # search and the cache
     "search", "no_key", "auth", "bad_request", "forbidden", "rate", "server", "timeout",
     "network", "offline", "went_offline", "replay", "import", "export",
+    # the local library
+    "library",
     # tool calls the agent refused, and turns it ended
     "invalid", "unavailable", "budget", "max_tokens",
 ]  # fmt: skip
@@ -52,3 +54,9 @@ class SearchError(QwqEdgeError):
     def __init__(self, message: str, kind: ErrorKind = "search") -> None:
         super().__init__(message)
         self.kind = kind
+
+
+class LibraryError(QwqEdgeError):
+    """The local library (its index, a ZIM archive, a document folder) could not be used."""
+
+    kind: ErrorKind = "library"

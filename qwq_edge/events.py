@@ -18,6 +18,9 @@ from qwq_edge.errors import ErrorKind
 FinishReason = Literal["eos", "budget", "cancelled", "error", "context_full", "max_tokens"]
 NoticeKind = Literal["info", "no_search", "offline", "context", "journal"]
 Recognized = Literal["tag", "bare", "forced"]  # how a tool call was found in the output
+# Where a search result came from: a live web search, the search cache (an earlier web
+# result), an imported search pack or bundle, a Kiwix ZIM archive, or a document folder.
+Origin = Literal["web", "cache", "pack", "zim", "file"]
 
 
 def _now() -> float:
@@ -32,6 +35,7 @@ class SearchHit:
     url: str
     content: str
     score: float | None = None
+    origin: Origin = "web"
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class Source:
     url: str
     cache_key: str = ""  # where the exact snippet the model saw is kept (search cache)
     fetched_at: float = 0.0
+    origin: Origin = "web"
 
 
 @dataclass(frozen=True)

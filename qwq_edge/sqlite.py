@@ -68,9 +68,11 @@ def open_db(
     migrations: Sequence[Migration],
     what: str,
     noun: str = "rows",
+    salvage_tables: Sequence[str] | None = None,
 ) -> tuple[sqlite3.Connection, str | None]:
     """Open (creating, migrating or replacing) ``path``. Returns the connection and a notice;
-    ``noun`` names ``marker_table``'s rows in it ("sessions")."""
+    ``noun`` names ``marker_table``'s rows in it ("sessions"); ``salvage_tables``: recover
+    only these (an index that is rebuilt from elsewhere need not be copied row by row)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         return _open(path, marker_table, migrations), None
@@ -86,7 +88,7 @@ def open_db(
             side.rename(aside.with_name(aside.name + suffix))
     conn = _open(path, marker_table, migrations)
     damaged = reason in ("it is damaged", "it is not a readable SQLite database")
-    saved = salvage(aside, conn, marker_table) if damaged else None
+    saved = salvage(aside, conn, marker_table, salvage_tables) if damaged else None
     kept = f", and {saved} {noun} were recovered into it" if saved is not None else ""
     notice = (
         f"the {what} at {path} could not be used ({reason}); it was moved to "
@@ -99,7 +101,12 @@ SALVAGE_BATCH = 500
 SALVAGE_SKIPS = 40  # probes past an unreadable stretch of rows before a table is given up
 
 
-def salvage(source: Path, target: sqlite3.Connection, marker_table: str) -> int | None:
+def salvage(
+    source: Path,
+    target: sqlite3.Connection,
+    marker_table: str,
+    only: Sequence[str] | None = None,
+) -> int | None:
     """Copy every row of ``source`` that can still be read into ``target`` (same schema,
     newer or equal), table by table in rowid order, stepping over unreadable stretches.
     Returns how many ``marker_table`` rows were copied (None: nothing could be read).
@@ -115,7 +122,7 @@ def salvage(source: Path, target: sqlite3.Connection, marker_table: str) -> int 
                 "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
             )
         ]  # fmt: skip
-        for table in tables:
+        for table in tables if only is None else [t for t in tables if t in only]:
             n = _copy_table(old, target, table)
             if table == marker_table:
                 copied = n if n is not None else 0 if copied is None else copied

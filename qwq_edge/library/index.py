@@ -1,0 +1,322 @@
+"""The library's own SQLite database: registered sources, their documents, and an FTS5 index
+of passages ranked by bm25 with a title boost.
+
+Queries come from a model and read like questions ("what were teasel heads used for"), and
+FTS5 ANDs every term, so such a query would find nothing. ``fts_query`` relaxes it: the
+stopwords go, the remaining terms are ORed, and bm25 ranks passages that match more and
+rarer terms first (DESIGN.md §10).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from qwq_edge.errors import LibraryError
+from qwq_edge.events import Origin, SearchHit
+from qwq_edge.library.passages import SEP, Passage
+from qwq_edge.sqlite import open_db, transaction
+
+SourceKind = Literal["folder", "zim", "cache"]
+FTS_MODULE = "fts5"  # a name, so a test can ask the real SQLite for a module it lacks
+NO_FTS = (
+    "this Python's SQLite has no FTS5, so the local library is off; use a Python whose "
+    "SQLite has FTS5 (python.org and most distributions ship it)"
+)
+# bm25 column weights: title, heading, body (a match in the title says most)
+WEIGHTS = (6.0, 2.0, 1.0)
+SNIPPET_TOKENS = 48
+
+MIGRATIONS = [
+    f"""
+    CREATE TABLE sources (
+        name TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        path TEXT NOT NULL,
+        added REAL NOT NULL,
+        indexed_at REAL,
+        complete INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        entries INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        key TEXT NOT NULL,
+        uri TEXT NOT NULL,
+        title TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        mtime REAL NOT NULL DEFAULT 0,
+        size INTEGER NOT NULL DEFAULT 0,
+        passages INTEGER NOT NULL DEFAULT 0,
+        bytes INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (source, key)
+    );
+    CREATE TABLE chunks (id INTEGER PRIMARY KEY, doc INTEGER NOT NULL);
+    CREATE INDEX chunks_doc ON chunks(doc);
+    CREATE VIRTUAL TABLE passages USING {FTS_MODULE}(
+        title, heading, body, uri UNINDEXED, origin UNINDEXED,
+        tokenize = 'porter unicode61 remove_diacritics 2'
+    )
+    """,
+]
+
+_STOP_TEXT = """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for
+    from further had has have having he her here hers him his how i if in into is it its
+    itself just me more most my no nor not now of off on once only or other our ours out
+    over own same she should so some such than that the their theirs them then there these
+    they this those through to too under until up very was we were what when where which
+    while who whom why will with would you your yours tell explain describe find know
+    give show please used use"""
+STOPWORDS = frozenset(_STOP_TEXT.split())
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def terms(query: str) -> list[str]:
+    """The query's words, stopwords dropped (all of them kept if nothing else is left)."""
+    words = [w.casefold() for w in _WORD.findall(query)]
+    kept = [w for w in words if w not in STOPWORDS]
+    return list(dict.fromkeys(kept or words))
+
+
+def fts_query(query: str) -> str:
+    """An FTS5 expression that ORs the query's terms, each quoted (no syntax can leak in)."""
+    return " OR ".join(f'"{t}"' for t in terms(query))
+
+
+def fts_available() -> bool:
+    """Probe the real SQLite for FTS5 (some Python builds ship without it)."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(f"CREATE VIRTUAL TABLE temp.probe USING {FTS_MODULE}(a)")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        conn.close()
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    name: str
+    kind: SourceKind
+    path: str
+    added: float
+    indexed_at: float | None
+    complete: bool  # the last index run finished (an interrupted one resumes)
+    failed: int  # documents that could not be read in the last run
+    documents: int
+    passages: int
+    bytes: int  # text indexed (a ZIM: the archive's size on disk)
+
+
+@dataclass(frozen=True)
+class Document:
+    key: str  # unique within its source: a path relative to the folder, a cache key, …
+    uri: str
+    title: str
+    origin: Origin
+    passages: Sequence[Passage]
+    mtime: float = 0.0
+    size: int = 0
+
+
+class Library:
+    """One database file; safe to share between threads (one lock, WAL)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if not fts_available():
+            raise LibraryError(NO_FTS)
+        self._conn, self.notice = open_db(
+            path, "sources", MIGRATIONS, "library index", "sources", salvage_tables=("sources",)
+        )
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- sources ---------------------------------------------------------------------
+
+    def add_source(self, name: str, kind: SourceKind, path: str) -> None:
+        with self._lock:
+            row = self._conn.execute("SELECT kind, path FROM sources WHERE name = ?", (name,))
+            old = row.fetchone()
+            if old is not None and (old["kind"], old["path"]) != (kind, path):
+                raise LibraryError(
+                    f"the library already has a source named {name!r} ({old['path']}); "
+                    "choose another name with --name"
+                )
+            if old is None:
+                self._conn.execute(
+                    "INSERT INTO sources (name, kind, path, added) VALUES (?, ?, ?, ?)",
+                    (name, kind, path, time.time()),
+                )
+
+    def source(self, name: str) -> SourceInfo:
+        for info in self.sources():
+            if info.name == name:
+                return info
+        known = ", ".join(s.name for s in self.sources()) or "none yet"
+        raise LibraryError(f"the library has no source named {name!r} (sources: {known})")
+
+    def sources(self) -> list[SourceInfo]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT s.*, COUNT(d.id) docs, COALESCE(SUM(d.passages), 0) n,"
+                " COALESCE(SUM(d.bytes), 0) b FROM sources s"
+                " LEFT JOIN documents d ON d.source = s.name GROUP BY s.name ORDER BY s.added"
+            ).fetchall()
+        return [
+            SourceInfo(
+                r["name"], r["kind"], r["path"], r["added"], r["indexed_at"], bool(r["complete"]),
+                r["failed"], r["entries"] if r["kind"] == "zim" else r["docs"], r["n"],
+                r["b"] if r["kind"] != "zim" else _size(r["path"]),
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    def mark(self, name: str, *, complete: bool, failed: int = 0, entries: int = 0) -> None:
+        """Record an index run: finished or not, how many documents failed."""
+        with self._lock:
+            self._conn.execute(
+                "UPDATE sources SET indexed_at = ?, complete = ?, failed = ?, entries = ?"
+                " WHERE name = ?",
+                (time.time(), int(complete), failed, entries, name),
+            )
+
+    def remove_source(self, name: str) -> int:
+        """Forget a source and its passages (the files themselves are never touched)."""
+        self.source(name)
+        with self._lock, transaction(self._conn):
+            ids = [r[0] for r in self._conn.execute(
+                "SELECT id FROM documents WHERE source = ?", (name,)
+            )]  # fmt: skip
+            self._drop(ids)
+            self._conn.execute("DELETE FROM sources WHERE name = ?", (name,))
+        return len(ids)
+
+    # -- documents -------------------------------------------------------------------
+
+    def known(self, source: str) -> dict[str, tuple[float, int]]:
+        """Every document of ``source``: key → (mtime, size), to skip unchanged files."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT key, mtime, size FROM documents WHERE source = ?", (source,)
+            ).fetchall()
+        return {r["key"]: (r["mtime"], r["size"]) for r in rows}
+
+    def put(self, source: str, docs: Iterable[Document]) -> int:
+        """Add or replace documents (one transaction). Returns the passages written."""
+        written = 0
+        with self._lock, transaction(self._conn):
+            for doc in docs:
+                old = self._conn.execute(
+                    "SELECT id FROM documents WHERE source = ? AND key = ?", (source, doc.key)
+                ).fetchone()
+                if old is not None:
+                    self._drop([old["id"]])
+                size = sum(len(p.text.encode("utf-8")) for p in doc.passages)
+                cur = self._conn.execute(
+                    "INSERT INTO documents (source, key, uri, title, origin, mtime, size,"
+                    " passages, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (source, doc.key, doc.uri, doc.title, doc.origin, doc.mtime, doc.size,
+                     len(doc.passages), size),
+                )  # fmt: skip
+                for p in doc.passages:
+                    chunk = self._conn.execute(
+                        "INSERT INTO chunks (doc) VALUES (?)", (cur.lastrowid,)
+                    )
+                    self._conn.execute(
+                        "INSERT INTO passages (rowid, title, heading, body, uri, origin)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (chunk.lastrowid, p.title, p.heading, p.text, p.uri, doc.origin),
+                    )
+                written += len(doc.passages)
+        return written
+
+    def drop(self, source: str, keys: Iterable[str]) -> int:
+        """Forget documents that are gone (a deleted file). Returns how many."""
+        with self._lock, transaction(self._conn):
+            ids = []
+            for key in keys:
+                row = self._conn.execute(
+                    "SELECT id FROM documents WHERE source = ? AND key = ?", (source, key)
+                ).fetchone()
+                if row is not None:
+                    ids.append(row["id"])
+            self._drop(ids)
+        return len(ids)
+
+    def _drop(self, ids: list[int]) -> None:
+        for doc in ids:
+            self._conn.execute(
+                "DELETE FROM passages WHERE rowid IN (SELECT id FROM chunks WHERE doc = ?)", (doc,)
+            )
+            self._conn.execute("DELETE FROM chunks WHERE doc = ?", (doc,))
+            self._conn.execute("DELETE FROM documents WHERE id = ?", (doc,))
+
+    # -- searching -------------------------------------------------------------------
+
+    def search(self, query: str, limit: int = 5) -> list[SearchHit]:
+        """The best passages for ``query``: title, uri, a snippet around the match, a score
+        in (0, 1] (higher is better) and the origin."""
+        expr = fts_query(query)
+        if not expr:
+            return []
+        sql = (
+            f"SELECT title, heading, uri, origin, bm25(passages, {', '.join(map(str, WEIGHTS))}) r,"
+            f" snippet(passages, 2, '', '', '…', {SNIPPET_TOKENS}) s"
+            " FROM passages WHERE passages MATCH ? ORDER BY r LIMIT ?"
+        )
+        with self._lock:
+            try:
+                rows = self._conn.execute(sql, (expr, limit)).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise LibraryError(f"the library index could not be searched ({exc})") from None
+        return [
+            SearchHit(
+                title=_label(r["title"], r["heading"]),
+                url=r["uri"],
+                content=r["s"],
+                score=round(-r["r"] / (1.0 - r["r"]), 6),  # bm25 is negative: better is lower
+                origin=r["origin"],
+            )
+            for r in rows
+        ]
+
+    def passage(self, uri: str) -> str | None:
+        """The whole text of the first passage at ``uri`` (opening a source shows it)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT heading, body FROM passages WHERE uri = ? LIMIT 1", (uri,)
+            ).fetchone()
+        return None if row is None else str(row["body"])
+
+    def counts(self) -> tuple[int, int]:
+        """(sources, passages) for the status bar."""
+        with self._lock:
+            n = self._conn.execute("SELECT COUNT(*) FROM sources").fetchone()[0]
+            p = self._conn.execute("SELECT COALESCE(SUM(passages), 0) FROM documents").fetchone()[0]
+        return int(n), int(p)
+
+
+def _label(title: str, heading: str) -> str:
+    """ "Doc › Section": the heading path without the document's own title at its top."""
+    if heading == title or not heading:
+        return title
+    return f"{title}{SEP}{heading.removeprefix(title + SEP)}"
+
+
+def _size(path: str) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0
