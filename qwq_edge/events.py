@@ -108,6 +108,8 @@ class ToolResult:
     seconds: float = 0.0
     t: float = field(default_factory=_now)
     cut: int = 0  # the response was longer than this many bytes and was cut there
+    partial: str = ""  # why some sources did not answer while others did
+    partial_kind: ErrorKind | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,11 @@ class Paths:
         return self.data_dir / "models"
 
     @property
+    def library(self) -> Path:
+        """The local library's index (its own file: it can be rebuilt, the journal cannot)."""
+        return self.data_dir / "library.sqlite3"
+
+    @property
     def llama_log(self) -> Path:
         return self.log_dir / "llama.log"
 

@@ -32,6 +32,7 @@ PromptFormat = Literal["seed", "qwen"]
 KvType = Literal["f16", "q8_0", "q4_0"]
 KvSetting = Literal["auto", "f16", "q8_0", "q4_0"]
 SearchDepth = Literal["basic", "advanced"]
+WebSearch = Literal["tavily", "searxng"]
 
 
 def opt(
@@ -117,6 +118,20 @@ class Settings:
     tavily_api_key: str | None = opt(None, "Tavily API key", env="TAVILY_API_KEY", secret=True)
     tavily_url: str | None = opt(None, "a Tavily-compatible server", env="QWQ_EDGE_TAVILY_URL")
     search_depth: SearchDepth = opt("basic", "Tavily search depth")
+    search: WebSearch = opt(
+        "tavily", "web search: tavily or searxng", env="QWQ_EDGE_SEARCH", flag="--search"
+    )
+    searxng_url: str | None = opt(
+        None, "a SearXNG instance (its JSON API)", env="QWQ_EDGE_SEARXNG_URL"
+    )
+    # "auto": web and library when web search is configured, the library alone otherwise.
+    sources: str = opt("auto", "where searches go: web, library or web,library", flag="--sources")
+    library_folders: str = opt(
+        "", f"document folders for the library (separated by {os.pathsep!r})"
+    )
+    results_per_origin: int = opt(
+        3, "most results one origin (web, cache, zim, file) gives a search", min=1
+    )
     offline: bool = opt(
         False,
         "answer searches from the disk cache only",
@@ -150,8 +165,9 @@ class Settings:
         for f in OPTIONS.values():
             if f.metadata.get("secret"):
                 data.pop(f.name, None)
-        if data.get("tavily_url"):
-            data["tavily_url"] = redact_url(data["tavily_url"])
+        for key in ("tavily_url", "searxng_url"):
+            if data.get(key):
+                data[key] = redact_url(data[key])
         return data
 
 
@@ -203,6 +219,8 @@ def coerce(key: str, value: Any, where: str) -> Any:
     unset = value is None or (isinstance(value, str) and value.strip().lower() in ("", "auto"))
     if unset and (base in (int, float) or optional):
         return OPTIONS[key].default  # "auto": the planner decides
+    if isinstance(value, list) and base is str:  # TOML: library_folders = ["~/a", "~/b"]
+        return os.pathsep.join(str(v) for v in value)
     if choices:
         if value not in choices:
             raise ConfigError(f"{where}: {key} must be one of {', '.join(choices)}")
@@ -221,6 +239,27 @@ def coerce(key: str, value: Any, where: str) -> Any:
     except (TypeError, ValueError):
         raise ConfigError(f"{where}: {key} must be a number, not {value!r}") from None
     return str(value)
+
+
+SOURCE_NAMES = ("web", "library")
+
+
+def source_set(settings: Settings) -> frozenset[str]:
+    """The ``sources`` setting as a set. "auto" is both: web search that is not configured
+    (no key, no SearXNG URL) drops out by itself, and offline "web" means the search cache."""
+    raw = settings.sources.strip().lower()
+    if raw in ("", "auto"):
+        return frozenset(SOURCE_NAMES)
+    names = frozenset(p.strip() for p in raw.split(",") if p.strip())
+    unknown = sorted(names - set(SOURCE_NAMES))
+    if unknown or not names:
+        raise ConfigError(f"sources must be web, library or web,library, not {settings.sources!r}")
+    return names
+
+
+def library_folders(settings: Settings) -> list[Path]:
+    """The configured document folders, with ``~`` expanded."""
+    return [Path(p).expanduser() for p in settings.library_folders.split(os.pathsep) if p.strip()]
 
 
 def bounds_problem(key: str, value: float) -> str | None:

@@ -344,9 +344,10 @@ class Agent:
         )
         result, body = self.searcher.run(state.budget, call_id, args, error)
         yield result
-        if result.error_kind == "went_offline" and not self._offline_noticed:
+        went = "went_offline" in (result.error_kind, result.partial_kind)
+        if went and not self._offline_noticed:
             self._offline_noticed = True  # say it once: later misses are plain offline misses
-            yield Notice(result.error or "", kind="offline")
+            yield Notice(result.error or result.partial, kind="offline")
         yield from self._splice(state, body)
 
     def _splice(self, state: TurnState, body: list[int]) -> Iterator[Event]:

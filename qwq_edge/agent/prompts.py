@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from qwq_edge.errors import ErrorKind
+from qwq_edge.events import Origin
+
 
 def head(today: date) -> str:
     return (
@@ -74,6 +77,23 @@ TRIMMED = "… (cut: the context is nearly full). No searches remain; answer now
 
 
 STOPPED = "The search was stopped before it finished."
+
+
+# How each result's origin is named in a tool response (the model can weigh a saved page
+# against a live one, and cite documents from the user's own folders as such).
+ORIGIN_LABELS: dict[Origin, str] = {
+    "web": "web",
+    "cache": "saved web result",
+    "pack": "imported search pack",
+    "zim": "offline archive",
+    "file": "local document",
+}
+
+
+def partial(kind: ErrorKind | None) -> str:
+    """Part of the sources failed (the reason may quote the query, so it is not repeated)."""
+    why = "is offline" if kind in ("offline", "went_offline", "network") else "did not answer"
+    return f"(The web {why} for this search; these results are from the local library.)\n"
 
 
 def cut(limit: int) -> str:

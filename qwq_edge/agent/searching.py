@@ -172,11 +172,15 @@ class Searcher:
             searches_left=budget.left,
             seconds=time.perf_counter() - t0,
             cut=response.cut,
+            partial=response.partial,
+            partial_kind=response.partial_kind,
         )
         self._queries[key] = result
         note = prompts.searches_left(budget.left)
         if response.cut:
             note = prompts.cut(response.cut) + note
+        if response.partial:
+            note = prompts.partial(response.partial_kind) + note
         return result, self.results_body(response.hits, sources, note)
 
     def _search(self, query: str) -> SearchResponse:
@@ -213,7 +217,7 @@ class Searcher:
         if known is not None:
             return known
         n = len(self.sources) + 1
-        source = Source(n, hit.title, hit.url, response.key, response.fetched_at)
+        source = Source(n, hit.title, hit.url, response.key, response.fetched_at, hit.origin)
         self.sources[source.n] = source
         if hit.url:
             self._by_url[hit.url] = source
@@ -230,7 +234,7 @@ class Searcher:
         if not hits:
             out += tok(prompts.NO_RESULTS, True)
         for hit, src in zip(hits, sources, strict=True):
-            piece = tok(f"[{src.n}] ", True)
+            piece = tok(f"[{src.n}] ({prompts.ORIGIN_LABELS[hit.origin]}) ", True)
             piece += tok(f"{hit.title}\nURL: {hit.url}\n", False)
             content = tok(" ".join(hit.content.split()), False)
             piece += content[: s.result_tokens]

@@ -35,8 +35,9 @@ class Tool:
 WEB_SEARCH = Tool(
     name="web_search",
     description=(
-        "Search the web for current or factual information. Returns numbered results "
-        "(title, URL, content) that you can cite as [n]."
+        "Search the web and the user's local library (saved results, offline archives, "
+        "documents) for current or factual information. Returns numbered results "
+        "(origin, title, URL, content) that you can cite as [n]."
     ),
     parameters={
         "type": "object",

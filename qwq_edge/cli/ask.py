@@ -88,7 +88,7 @@ def _prepare(args: argparse.Namespace, runner: EngineThread, session: str | None
     snapshots = runtime.open_snapshots(settings)
     if args.resume is None:
         agent = runner.call(runtime.build_agent, settings)
-        runtime.say_notice(runtime.cache_of(agent.provider))  # a corrupt cache set aside
+        runtime.say_notice(agent.provider)  # a corrupt cache set aside, the library
         return Prepared(agent, runtime.recorder_for(journal, agent.engine), snapshots)
     sid = runtime.session_ref(journal, session)
     engine = runner.call(runtime.load_engine, settings)
@@ -100,7 +100,7 @@ def _prepare(args: argparse.Namespace, runner: EngineThread, session: str | None
     for note in done.notes:
         print(f"qwq-edge: note: {note}", file=sys.stderr)
     agent = done.agent
-    runtime.say_notice(runtime.cache_of(agent.provider))
+    runtime.say_notice(agent.provider)
     return Prepared(agent, runtime.recorder_for(journal, engine, agent.session_id), snapshots)
 
 

@@ -118,7 +118,7 @@ class TextRenderer:
                 if sources:
                     w("\n" + self._style("1", "Sources") + "\n")
                     for src in sources:
-                        w(f"  [{src.n}] {src.title}\n      {src.url}\n")
+                        w(f"  [{src.n}] {src.title}{_origin(src.origin)}\n      {src.url}\n")
             case Finished(reason=reason):
                 self._finished(reason)
             case _:
@@ -136,7 +136,8 @@ class TextRenderer:
             tag += f" · cut at {event.cut:,} bytes"
         w(self._style("2", f"  {len(event.hits)} results in {event.seconds:.1f}s{tag}") + "\n")
         for src in event.sources:
-            w(self._style("2", f"  [{src.n}] {src.title} — {src.url}") + "\n")
+            line = f"  [{src.n}] {src.title}{_origin(src.origin)} — {src.url}"
+            w(self._style("2", line) + "\n")
 
     def _finished(self, reason: str) -> None:
         if self.show_stats and self._tokens:
@@ -149,3 +150,8 @@ class TextRenderer:
         self._section = None
         self._tokens = self._gen_tokens = self._evaluated = 0
         self._gen_seconds = 0.0
+
+
+def _origin(origin: str) -> str:
+    """A label after a source's title, except for live web results (the common case)."""
+    return "" if origin == "web" else f" ({origin})"

@@ -75,6 +75,15 @@ def _cache() -> SearchCache:
     return cache
 
 
+def _index_pack(cache: SearchCache) -> None:
+    """Imported searches join the library at once, labelled as a pack."""
+    from qwq_edge import runtime
+
+    n = runtime.index_imported(cache)
+    if n:
+        print(f"{n} imported searches are now in the library")
+
+
 def _age(t: float) -> str:
     secs = max(0.0, time.time() - t)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
@@ -109,7 +118,9 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         return _export(journal, session_id, args.to, args.file)
     from qwq_edge.store.bundle import import_bundle
 
-    new_id = import_bundle(journal, args.file, _cache())
+    cache = _cache()
+    new_id = import_bundle(journal, args.file, cache)
+    _index_pack(cache)
     print(f"imported {new_id}: `qwq-edge replay {new_id}` plays it back")
     return 0
 
@@ -258,4 +269,5 @@ def cmd_cache(args: argparse.Namespace) -> int:
     else:
         added, updated = cache.import_pack(args.file)
         print(f"imported {added} new and {updated} newer cached searches from {args.file}")
+        _index_pack(cache)
     return 0

@@ -278,9 +278,12 @@ class Library:
         )
         with self._lock:
             try:
-                rows = self._conn.execute(sql, (expr, limit)).fetchall()
+                rows = self._conn.execute(sql, (expr, limit * 4)).fetchall()
             except sqlite3.DatabaseError as exc:
                 raise LibraryError(f"the library index could not be searched ({exc})") from None
+        best: dict[str, sqlite3.Row] = {}
+        for r in rows:  # one passage per source: the best-ranked one
+            best.setdefault(r["uri"], r)
         return [
             SearchHit(
                 title=_label(r["title"], r["heading"]),
@@ -289,7 +292,7 @@ class Library:
                 score=round(-r["r"] / (1.0 - r["r"]), 6),  # bm25 is negative: better is lower
                 origin=r["origin"],
             )
-            for r in rows
+            for r in list(best.values())[:limit]
         ]
 
     def passage(self, uri: str) -> str | None:

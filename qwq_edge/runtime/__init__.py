@@ -3,12 +3,8 @@ turns. Front ends (``cli/``, ``tui/``) and the bench use it; it never renders.""
 
 from qwq_edge.runtime.build import (
     build_agent,
-    cache_of,
     load_engine,
     load_settings,
-    make_provider,
-    offline_provider,
-    open_cache,
     open_journal,
     recorder_for,
     say_notice,
@@ -19,6 +15,17 @@ from qwq_edge.runtime.continuing import (
     open_snapshots,
     session_ref,
 )
+from qwq_edge.runtime.sources import (
+    cache_of,
+    index_imported,
+    library_part,
+    make_provider,
+    offline_provider,
+    open_cache,
+    open_library,
+    provider_notices,
+    web_part,
+)
 from qwq_edge.runtime.turn import Consumer, rerun_session, run_in_foreground, run_turn, submit_turn
 
 __all__ = [
@@ -27,13 +34,17 @@ __all__ = [
     "build_agent",
     "cache_of",
     "continue_session",
+    "index_imported",
+    "library_part",
     "load_engine",
     "load_settings",
     "make_provider",
     "offline_provider",
     "open_cache",
     "open_journal",
+    "open_library",
     "open_snapshots",
+    "provider_notices",
     "recorder_for",
     "rerun_session",
     "run_in_foreground",
@@ -41,4 +52,5 @@ __all__ = [
     "say_notice",
     "session_ref",
     "submit_turn",
+    "web_part",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from qwq_edge.errors import ErrorKind
 from qwq_edge.events import SearchHit
 
 CUT_KEY = "_qwq_edge_cut"  # in a payload cut at the size cap: the cap, in bytes
@@ -21,6 +22,8 @@ class SearchResponse:
     key: str = ""  # the search cache's key, when the response went through the cache
     fetched_at: float = 0.0
     cut: int = 0  # the response was longer than this many bytes and was cut there
+    partial: str = ""  # why some sources did not answer (the others did)
+    partial_kind: ErrorKind | None = None
 
 
 def timeout_message(seconds: float) -> str:

@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -183,6 +184,12 @@ class SearchCache:
                 )
         return added, updated
 
+    def versions(self) -> dict[str, float]:
+        """Every entry's key and when it was fetched (the library compares these)."""
+        with self._lock:
+            rows = self._conn.execute("SELECT key, fetched_at FROM entries").fetchall()
+        return {r[0]: r[1] for r in rows}
+
     def entry(self, key: str) -> sqlite3.Row | None:
         with self._lock:
             row: sqlite3.Row | None = self._conn.execute(
@@ -202,8 +209,10 @@ class CachedProvider:
         mode: CacheMode = "online",
         max_age: float | None = None,
         params: dict[str, Any] | None = None,
+        on_store: Callable[[SearchResponse], object] | None = None,
     ) -> None:
         self.inner = inner
+        self.on_store = on_store  # told of each response stored (the library indexes it)
         self.cache = cache
         self.mode: CacheMode = mode
         self.max_age = max_age
@@ -243,4 +252,7 @@ class CachedProvider:
             raise  # failed searches are not cached
         when = time.time()
         self.cache.put(key, response, params, when)
-        return replace(response, cached=False, offline=False, key=key, fetched_at=when)
+        stored = replace(response, cached=False, offline=False, key=key, fetched_at=when)
+        if self.on_store is not None:
+            self.on_store(stored)
+        return stored

@@ -23,8 +23,7 @@ from qwq_edge import events as ev
 from qwq_edge.agent import Agent, Controls
 from qwq_edge.engine.base import Engine
 from qwq_edge.engine.thread import EngineThread
-from qwq_edge.runtime import load_engine, make_provider, open_journal, submit_turn
-from qwq_edge.search.cache import CachedProvider
+from qwq_edge.runtime import load_engine, make_provider, open_journal, submit_turn, web_part
 from qwq_edge.settings import Settings
 from qwq_edge.store.journal import Journal
 from qwq_edge.store.recorder import Recorder
@@ -232,9 +231,9 @@ class QwqEdgeApp(App[None]):
     def action_toggle_offline(self) -> None:
         offline = not self.settings.offline
         self.settings = self.settings.replace(offline=offline)
-        provider = self.agent.provider if self.agent is not None else None
-        if isinstance(provider, CachedProvider):  # the session on screen follows at once
-            provider.mode = "offline" if offline else "online"
+        web = web_part(self.agent.provider if self.agent is not None else None)
+        if web is not None:  # the session on screen follows at once
+            web.mode = "offline" if offline else "online"
         self.notify("Offline: searches come from the cache only." if offline else "Online.")
         self.update_status()
 

@@ -19,10 +19,10 @@ from qwq_edge.events import Event
 from qwq_edge.paths import paths
 from qwq_edge.runtime import (
     build_agent,
-    cache_of,
     continue_session,
     offline_provider,
     open_snapshots,
+    provider_notices,
     recorder_for,
     rerun_session,
 )
@@ -81,8 +81,7 @@ def start_agent(
     anything less, and a corrupt search cache set aside, is said through ``notify``."""
     snapshots = open_snapshots(settings) if journal is not None else None
     provider = providers(settings)
-    cache = cache_of(provider)
-    notes = [cache.notice] if cache is not None and cache.notice else []
+    notes = provider_notices(provider)
     resuming = resume.session_id is not None and bool(resume.history)
     if journal is None or not resuming or resume.session_id is None:
         agent = build_agent(settings, engine, provider)

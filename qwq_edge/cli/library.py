@@ -1,0 +1,211 @@
+"""``qwq-edge library``: add, list, remove, reindex and search the local library (document
+folders and Kiwix ZIM archives, plus every web result ever cached) with no model loaded.
+
+Indexing a folder shows a progress bar; Ctrl+C stops it after the batch in hand is
+written, and the next ``add`` or ``reindex`` resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qwq_edge.cli.common import EXIT_INTERRUPTED
+from qwq_edge.errors import LibraryError
+
+if TYPE_CHECKING:
+    from qwq_edge.library.folders import IndexReport
+    from qwq_edge.library.index import Library, SourceInfo
+
+
+def register(sub: Any) -> None:
+    lib = sub.add_parser("library", help="the local library: documents and ZIM archives")
+    ls = lib.add_subparsers(dest="action", metavar="ACTION")
+    add = ls.add_parser("add", help="add a folder (.md .txt .html .pdf) or a Kiwix .zim")
+    add.add_argument("path", type=Path)
+    add.add_argument("--name", help="what to call it (default: the folder or file name)")
+    ls.add_parser("list", help="sources with their documents, passages, size and age")
+    ls.add_parser("rm", help="remove a source (its files are not touched)").add_argument("name")
+    re = ls.add_parser("reindex", help="pick up new, changed and deleted files")
+    re.add_argument("name", nargs="?", help="one source (default: every folder)")
+    se = ls.add_parser("search", help="ranked passages for a query, with their origins")
+    se.add_argument("query")
+    se.add_argument("--limit", type=int, default=8)
+    se.add_argument("--json", action="store_true", help="one JSON object per line")
+    lib.set_defaults(handler=cmd_library)
+
+
+def _open() -> Library:
+    from qwq_edge.library.cached import sync_cache
+    from qwq_edge.library.index import Library
+    from qwq_edge.paths import paths
+    from qwq_edge.runtime import open_cache
+
+    library = Library(paths().library)
+    if library.notice:
+        print(f"qwq-edge: note: {library.notice}", file=sys.stderr)
+    cache = open_cache()
+    sync_cache(library, cache)  # every web result ever fetched is part of the library
+    cache.close()
+    return library
+
+
+def cmd_library(args: argparse.Namespace) -> int:
+    library = _open()
+    try:
+        if args.action == "add":
+            return _add(library, args.path, args.name)
+        if args.action == "rm":
+            n = library.remove_source(args.name)
+            print(f"removed {args.name!r} from the library ({n} documents; files untouched)")
+            return 0
+        if args.action == "reindex":
+            return _reindex(library, args.name)
+        if args.action == "search":
+            return _search(library, args.query, args.limit, args.json)
+        _list(library)
+        return 0
+    finally:
+        library.close()
+
+
+def _add(library: Library, path: Path, name: str | None) -> int:
+    from qwq_edge.library import zim
+
+    target = path.expanduser().resolve()
+    if not target.exists():
+        raise LibraryError(f"{path} does not exist")
+    label = name or target.stem if target.is_file() else name or target.name
+    if target.is_file():
+        if target.suffix.lower() != ".zim":
+            raise LibraryError(f"{path} is a file; add a folder of documents or a .zim archive")
+        archive = zim.open_archive(target, label)
+        library.add_source(label, "zim", str(target))
+        library.mark(label, complete=True, entries=archive.entry_count)
+        index = "its full-text index" if archive.has_fulltext else "its title index only"
+        print(f"added {label!r}: {archive.entry_count:,} articles, searched with {index}")
+        archive.close()
+        return 0
+    library.add_source(label, "folder", str(target))
+    return _index(library, label, target)
+
+
+def _reindex(library: Library, name: str | None) -> int:
+    from qwq_edge import runtime
+    from qwq_edge.settings import library_folders
+
+    for folder in library_folders(runtime.load_settings()):  # folders named in the config
+        if folder.is_dir() and not any(s.path == str(folder.resolve()) for s in library.sources()):
+            library.add_source(folder.name, "folder", str(folder.resolve()))
+    chosen = [library.source(name)] if name else library.sources()
+    code = 0
+    for source in chosen:
+        if source.kind == "folder":
+            code = _index(library, source.name, Path(source.path)) or code
+            if code == EXIT_INTERRUPTED:
+                return code
+        elif name:
+            print(f"{source.name!r} is a {source.kind} source; it needs no reindexing")
+    return code
+
+
+def _index(library: Library, name: str, root: Path) -> int:
+    from tqdm import tqdm
+
+    from qwq_edge.library.folders import index_folder
+
+    stop = threading.Event()
+    bar = tqdm(total=0, unit=" files", desc=name, file=sys.stderr, disable=None, leave=False)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    def interrupt(signum: int, frame: object) -> None:
+        stop.set()  # the batch in hand is written; the next run resumes after it
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        report = index_folder(library, name, root, progress=progress, stop=stop)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        bar.close()
+    _say(name, report)
+    return EXIT_INTERRUPTED if report.stopped else 0
+
+
+def _say(name: str, r: IndexReport) -> None:
+    done = "stopped; run `qwq-edge library reindex` to go on" if r.stopped else "indexed"
+    print(
+        f"{name}: {done} — {r.added} new, {r.updated} changed, {r.unchanged} unchanged, "
+        f"{r.removed} removed, {r.passages:,} passages written in {r.seconds:.1f} s"
+    )
+    if r.failed:
+        print(f"{len(r.failed)} files could not be read (they are retried next time):")
+        for rel, why in r.failed[:10]:
+            print(f"  {rel}: {why}")
+        if len(r.failed) > 10:
+            print(f"  … and {len(r.failed) - 10} more")
+
+
+def _list(library: Library) -> None:
+    sources = library.sources()
+    if not sources:
+        print("the library is empty; add a folder or a .zim with `qwq-edge library add PATH`")
+        return
+    print(f"{'NAME':<20} {'KIND':<7} {'DOCUMENTS':>10} {'PASSAGES':>10} {'SIZE':>9}  INDEXED")
+    for s in sources:
+        print(
+            f"{s.name[:20]:<20} {s.kind:<7} {s.documents:>10,} "
+            f"{'-' if s.kind == 'zim' else format(s.passages, ','):>10} "
+            f"{_size(s.bytes):>9}  {_when(s)}"
+        )
+
+
+def _when(s: SourceInfo) -> str:
+    if s.indexed_at is None:
+        return "never"
+    age = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.indexed_at))
+    extra = "" if s.complete else " (interrupted)"
+    return f"{age}{extra}" + (f" · {s.failed} unreadable" if s.failed else "")
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"
+
+
+def _search(library: Library, query: str, limit: int, as_json: bool) -> int:
+    from qwq_edge.library.provider import library_provider
+    from qwq_edge.paths import paths
+
+    provider = library_provider(paths().library)
+    for note in provider.notes:
+        print(f"qwq-edge: note: {note}", file=sys.stderr)
+    try:
+        hits = (
+            provider.search(query, max_results=limit).hits if provider.unavailable() is None else ()
+        )
+    finally:
+        provider.close()
+    if not hits:
+        print("no passages match", file=sys.stderr if as_json else sys.stdout)
+        return 0
+    for i, h in enumerate(hits, 1):
+        if as_json:
+            row = {"n": i, "title": h.title, "url": h.url, "content": h.content,
+                   "score": h.score, "origin": h.origin}  # fmt: skip
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            print(f"[{i}] ({h.origin}) {h.title}\n    {h.url}\n    {h.content}\n")
+    return 0

@@ -1,0 +1,84 @@
+"""Every web result ever fetched, in the library: a search response is indexed as it is
+cached, and ``sync_cache`` catches up on entries that arrived another way (a search pack or
+a bundle imported, a cache written before the library existed).
+
+A cache entry is one library document (keyed by the cache key, so a refreshed entry
+replaces its passages); each of its hits is a passage that cites the hit's own URL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+
+from qwq_edge.events import Origin
+from qwq_edge.library.index import Document, Library
+from qwq_edge.library.passages import Passage
+from qwq_edge.search.base import SearchResponse
+from qwq_edge.search.cache import SearchCache
+
+SOURCE = "web results"  # the library source that holds cached web results
+BATCH = 200
+
+
+def _document(
+    key: str, query: str, hits: Sequence[Mapping[str, object]], when: float, origin: Origin
+) -> Document:
+    passages = [
+        Passage(
+            str(h.get("title") or h["url"]),
+            "",
+            " ".join(str(h.get("content") or "").split()),
+            str(h["url"]),
+        )
+        for h in hits
+        if h.get("url") and h.get("content")
+    ]
+    return Document(key, f"cache:{key}", query, origin, passages, mtime=when)
+
+
+def index_response(library: Library, response: SearchResponse, origin: Origin = "cache") -> int:
+    """Index one response just stored in the cache. Returns the passages written."""
+    if not response.key or response.provider == "library":
+        return 0
+    library.add_source(SOURCE, "cache", "search cache")
+    hits = [{"title": h.title, "url": h.url, "content": h.content} for h in response.hits]
+    return library.put(
+        SOURCE, [_document(response.key, response.query, hits, response.fetched_at, origin)]
+    )
+
+
+def _entries(cache: SearchCache, known: dict[str, tuple[float, int]]) -> Iterator[Document]:
+    for key, when in cache.versions().items():
+        if key in known and known[key][0] == when:
+            continue  # indexed already, and not refreshed since
+        row = cache.entry(key)
+        if row is None:
+            continue  # cleared meanwhile
+        try:
+            hits = json.loads(row["response"]).get("hits", [])
+        except (ValueError, AttributeError):
+            continue  # an entry the cache itself cannot decode is not worth a passage
+        if isinstance(hits, list):
+            yield _document(
+                key, row["query"], [h for h in hits if isinstance(h, dict)], when, "cache"
+            )
+
+
+def sync_cache(library: Library, cache: SearchCache, origin: Origin = "cache") -> int:
+    """Index every cache entry the library lacks or holds an older copy of (``origin``:
+    "pack" right after a pack or bundle import). Returns the documents indexed."""
+    library.add_source(SOURCE, "cache", "search cache")
+    known = library.known(SOURCE)
+    done = 0
+    batch: list[Document] = []
+    for doc in _entries(cache, known):
+        batch.append(Document(doc.key, doc.uri, doc.title, origin, doc.passages, doc.mtime))
+        if len(batch) >= BATCH:
+            library.put(SOURCE, batch)
+            done, batch = done + len(batch), []
+    if batch:
+        library.put(SOURCE, batch)
+        done += len(batch)
+    library.mark(SOURCE, complete=True)
+    return done

@@ -1,0 +1,130 @@
+"""Where searches go, built from settings: web search (Tavily or SearXNG) behind the disk
+cache, and the local library, fanned out behind the one tool the model calls.
+
+Every web result stored in the cache is indexed into the library at once, and a library
+that opens catches up on cache entries it has not seen (packs, bundles, older caches).
+"""
+
+from __future__ import annotations
+
+from qwq_edge.library.cached import index_response, sync_cache
+from qwq_edge.library.provider import LibraryProvider, library_provider
+from qwq_edge.paths import Paths, paths
+from qwq_edge.search.base import SearchProvider
+from qwq_edge.search.cache import CachedProvider, CacheMode, SearchCache
+from qwq_edge.search.fanout import FanoutProvider
+from qwq_edge.search.searxng import SearxngProvider
+from qwq_edge.search.tavily import TavilyProvider
+from qwq_edge.settings import Settings, source_set
+
+
+def open_cache(where: Paths | None = None) -> SearchCache:
+    return SearchCache((where or paths()).cache_dir / "search.sqlite3")
+
+
+def web_provider(settings: Settings) -> SearchProvider:
+    """The configured web search, uncached."""
+    if settings.search == "searxng":
+        return SearxngProvider(
+            settings.searxng_url,
+            timeout=settings.search_timeout,
+            max_bytes=settings.search_max_bytes,
+        )
+    return TavilyProvider(
+        settings.tavily_api_key,
+        base_url=settings.tavily_url,
+        timeout=settings.search_timeout,
+        search_depth=settings.search_depth,
+        max_bytes=settings.search_max_bytes,
+    )
+
+
+def open_library(where: Paths | None = None, cache: SearchCache | None = None) -> LibraryProvider:
+    """The library and its archives, caught up with ``cache``."""
+    library = library_provider((where or paths()).library)
+    if library.library is not None and cache is not None:
+        sync_cache(library.library, cache)
+    return library
+
+
+def index_imported(cache: SearchCache, where: Paths | None = None) -> int:
+    """Index cache entries that just arrived from a pack or bundle (origin "pack")."""
+    library = library_provider((where or paths()).library)
+    try:
+        return sync_cache(library.library, cache, "pack") if library.library is not None else 0
+    finally:
+        library.close()
+
+
+def make_provider(
+    settings: Settings,
+    cache: SearchCache | None = None,
+    where: Paths | None = None,
+) -> FanoutProvider:
+    """The sources the settings ask for (``sources``), behind one provider."""
+    names = source_set(settings)
+    cache = cache or open_cache(where)
+    library = open_library(where, cache)
+    parts: list[SearchProvider] = []
+    if "web" in names:
+        mode: CacheMode = (
+            "offline" if settings.offline else "refresh" if settings.refresh else "online"
+        )
+        days = settings.cache_max_age_days
+        index = library.library
+        parts.append(
+            CachedProvider(
+                web_provider(settings),
+                cache,
+                mode=mode,
+                max_age=days * 86400 if days > 0 else None,
+                params={"search_depth": settings.search_depth}
+                if settings.search == "tavily"
+                else {},
+                on_store=(lambda r: index_response(index, r)) if index is not None else None,
+            )
+        )
+    if "library" in names:
+        parts.append(library)
+    return FanoutProvider(parts, per_origin=settings.results_per_origin)
+
+
+def offline_provider(cache: SearchCache | None = None) -> CachedProvider:
+    """Searches from the disk cache only: what a re-run falls back on, never the network."""
+    return CachedProvider(None, cache or open_cache(), mode="offline")
+
+
+def web_part(provider: SearchProvider | None) -> CachedProvider | None:
+    """The cached web search inside ``provider`` (itself, or a part of a fan-out)."""
+    if isinstance(provider, CachedProvider):
+        return provider
+    if isinstance(provider, FanoutProvider):
+        return next((p for p in provider.parts if isinstance(p, CachedProvider)), None)
+    return None
+
+
+def library_part(provider: SearchProvider | None) -> LibraryProvider | None:
+    if isinstance(provider, LibraryProvider):
+        return provider
+    if isinstance(provider, FanoutProvider):
+        return next((p for p in provider.parts if isinstance(p, LibraryProvider)), None)
+    return None
+
+
+def cache_of(provider: SearchProvider | None) -> SearchCache | None:
+    """The disk cache behind a provider, if it has one."""
+    web = web_part(provider)
+    return web.cache if web is not None else None
+
+
+def provider_notices(provider: SearchProvider | None) -> list[str]:
+    """What the user should hear once about the sources: a corrupt cache or library set
+    aside, no FTS5, a ZIM that would not open."""
+    out: list[str] = []
+    cache = cache_of(provider)
+    if cache is not None and cache.notice:
+        out.append(cache.notice)
+    library = library_part(provider)
+    if library is not None:
+        out += library.notes
+    return out
