@@ -295,13 +295,18 @@ class Library:
             for r in list(best.values())[:limit]
         ]
 
-    def passage(self, uri: str) -> str | None:
-        """The whole text of the first passage at ``uri`` (opening a source shows it)."""
+    def document(self, uri: str) -> tuple[str, list[Passage]] | None:
+        """The passages stored under ``uri``, in document order (opening a source)."""
         with self._lock:
-            row = self._conn.execute(
-                "SELECT heading, body FROM passages WHERE uri = ? LIMIT 1", (uri,)
-            ).fetchone()
-        return None if row is None else str(row["body"])
+            rows = self._conn.execute(
+                "SELECT title, heading, body, uri FROM passages WHERE uri = ? ORDER BY rowid",
+                (uri,),
+            ).fetchall()
+        if not rows:
+            return None
+        return rows[0]["title"], [
+            Passage(r["title"], r["heading"], r["body"], r["uri"]) for r in rows
+        ]
 
     def counts(self) -> tuple[int, int]:
         """(sources, passages) for the status bar."""

@@ -15,6 +15,7 @@ from qwq_edge.errors import LibraryError, SearchError
 from qwq_edge.events import SearchHit
 from qwq_edge.library import zim
 from qwq_edge.library.index import Library
+from qwq_edge.library.passages import Passage
 from qwq_edge.search.base import SearchResponse
 from qwq_edge.search.fanout import merge
 
@@ -23,6 +24,23 @@ EMPTY = (
     "the local library is empty; add documents with `qwq-edge library add PATH` "
     "(a folder or a .zim)"
 )
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """A matched passage in its surroundings."""
+
+    title: str
+    url: str
+    passages: tuple[Passage, ...]
+    matched: int  # which of ``passages`` the hit came from
+
+
+def _best(parts: list[Passage], content: str) -> int:
+    """The passage that shares the most words with the hit's snippet."""
+    words = set(content.casefold().split())
+    scores = [len(words & set(p.text.casefold().split())) for p in parts]
+    return max(range(len(parts)), key=lambda i: scores[i])
 
 
 @dataclass
@@ -54,6 +72,27 @@ class LibraryProvider:
                 self.archives.remove(archive)  # broken mid-run: the rest still answer
                 self.notes.append(str(exc))
         return SearchResponse(query, merge(hits, max_results), NAME, cached=True)
+
+    def around(self, url: str, content: str, context: int = 1) -> Excerpt | None:
+        """The passage a hit came from, with ``context`` passages either side: what opening
+        a library source shows. None: the library does not hold ``url``."""
+        found: tuple[str, list[Passage]] | None = None
+        if url.startswith("zim://"):
+            name, _, entry = url.removeprefix("zim://").partition("/")
+            archive = next((a for a in self.archives if a.name == name), None)
+            if archive is not None:
+                try:
+                    found = archive.article(entry)
+                except LibraryError:
+                    found = None
+        elif self.library is not None:
+            found = self.library.document(url)
+        if found is None or not found[1]:
+            return None
+        title, parts = found
+        at = _best(parts, content)
+        lo, hi = max(0, at - context), min(len(parts), at + context + 1)
+        return Excerpt(title, url, tuple(parts[lo:hi]), at - lo)
 
     def close(self) -> None:
         for archive in self.archives:

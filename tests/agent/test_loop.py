@@ -69,7 +69,7 @@ def test_tagged_call_is_searched_spliced_and_cited() -> None:
     assert [s.n for s in final.sources] == [1] and final.sources[0].url == "https://example.com/1/1"
     assert of(events, Finished)[0].reason == "eos"
     text = a.engine.detokenize(a.context)
-    assert "<tool_response>\n[1] Result 1.1" in text and text.endswith("<|im_end|>")
+    assert "<tool_response>\n[1] (web) Result 1.1" in text and text.endswith("<|im_end|>")
     assert "Today is 2026-11-23" in text and "up to 5 times" in text
 
 
