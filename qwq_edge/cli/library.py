@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qwq_edge.cli.common import EXIT_INTERRUPTED
-from qwq_edge.errors import LibraryError
 
 if TYPE_CHECKING:
     from qwq_edge.library.folders import IndexReport
@@ -76,33 +75,20 @@ def cmd_library(args: argparse.Namespace) -> int:
 
 
 def _add(library: Library, path: Path, name: str | None) -> int:
-    from qwq_edge.library import zim
+    if path.expanduser().is_file():
+        from qwq_edge.runtime.library import add_source
 
-    target = path.expanduser().resolve()
-    if not target.exists():
-        raise LibraryError(f"{path} does not exist")
-    label = name or target.stem if target.is_file() else name or target.name
-    if target.is_file():
-        if target.suffix.lower() != ".zim":
-            raise LibraryError(f"{path} is a file; add a folder of documents or a .zim archive")
-        archive = zim.open_archive(target, label)
-        library.add_source(label, "zim", str(target))
-        library.mark(label, complete=True, entries=archive.entry_count)
-        index = "its full-text index" if archive.has_fulltext else "its title index only"
-        print(f"added {label!r}: {archive.entry_count:,} articles, searched with {index}")
-        archive.close()
+        print(add_source(library, path, name).summary())
         return 0
-    library.add_source(label, "folder", str(target))
-    return _index(library, label, target)
+    label = name or path.expanduser().resolve().name
+    return _index(library, label, path)
 
 
 def _reindex(library: Library, name: str | None) -> int:
     from qwq_edge import runtime
-    from qwq_edge.settings import library_folders
+    from qwq_edge.runtime.library import configured_folders
 
-    for folder in library_folders(runtime.load_settings()):  # folders named in the config
-        if folder.is_dir() and not any(s.path == str(folder.resolve()) for s in library.sources()):
-            library.add_source(folder.name, "folder", str(folder.resolve()))
+    configured_folders(library, runtime.load_settings())
     chosen = [library.source(name)] if name else library.sources()
     code = 0
     for source in chosen:
@@ -118,7 +104,7 @@ def _reindex(library: Library, name: str | None) -> int:
 def _index(library: Library, name: str, root: Path) -> int:
     from tqdm import tqdm
 
-    from qwq_edge.library.folders import index_folder
+    from qwq_edge.runtime.library import add_source
 
     stop = threading.Event()
     bar = tqdm(total=0, unit=" files", desc=name, file=sys.stderr, disable=None, leave=False)
@@ -133,12 +119,13 @@ def _index(library: Library, name: str, root: Path) -> int:
 
     previous = signal.signal(signal.SIGINT, interrupt)
     try:
-        report = index_folder(library, name, root, progress=progress, stop=stop)
+        added = add_source(library, root, name, progress=progress, stop=stop)
     finally:
         signal.signal(signal.SIGINT, previous)
         bar.close()
-    _say(name, report)
-    return EXIT_INTERRUPTED if report.stopped else 0
+    assert added.report is not None
+    _say(name, added.report)
+    return EXIT_INTERRUPTED if added.report.stopped else 0
 
 
 def _say(name: str, r: IndexReport) -> None:

@@ -16,7 +16,9 @@ from qwq_edge.library.passages import markdown_blocks, passages
 def _doc(key: str, text: str) -> Document:
     title, blocks = markdown_blocks(text)
     uri = f"file:///notes/{key}"
-    return Document(key, uri, title, "file", passages(title, uri, blocks), mtime=1.0, size=len(text))
+    return Document(
+        key, uri, title, "file", passages(title, uri, blocks), mtime=1.0, size=len(text)
+    )
 
 
 TEASEL = """# Teasel

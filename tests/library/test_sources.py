@@ -119,8 +119,6 @@ def test_library_only_mode_never_touches_the_web(isolated_home: Path, tavily: Ta
     library.put("notes", [Document("a", "file:///n/a", "A", "file", [
         Passage("Varnholt", "", "The Varnholt light was first lit in 1887.", "file:///n/a")
     ])])  # fmt: skip
-    provider = make_provider(
-        Settings(tavily_api_key=KEY, tavily_url=tavily.url, sources="library")
-    )
+    provider = make_provider(Settings(tavily_api_key=KEY, tavily_url=tavily.url, sources="library"))
     got = provider.search("when was the Varnholt light first lit", max_results=5)
     assert got.hits[0].url == "file:///n/a" and tavily.queries == []

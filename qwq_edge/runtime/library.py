@@ -1,0 +1,81 @@
+"""Adding to and refreshing the library, for every front end: a folder is registered and
+indexed (progress reported, stoppable, resumable), a ``.zim`` is checked and registered,
+and the folders named in the config are registered on a reindex.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from qwq_edge.errors import LibraryError
+from qwq_edge.library import zim
+from qwq_edge.library.folders import IndexReport, Progress, index_folder
+from qwq_edge.library.index import Library
+from qwq_edge.settings import Settings, library_folders
+
+
+@dataclass(frozen=True)
+class Added:
+    name: str
+    kind: str  # "folder" or "zim"
+    report: IndexReport | None = None  # a folder's index run
+    articles: int = 0  # a ZIM's article count
+    fulltext: bool = False  # a ZIM has its own full-text index
+
+    def summary(self) -> str:
+        """One line for the user."""
+        if self.report is None:
+            index = "its full-text index" if self.fulltext else "its title index only"
+            return f"added {self.name!r}: {self.articles:,} articles, searched with {index}"
+        r = self.report
+        done = "stopped; reindex it to go on" if r.stopped else "indexed"
+        failed = f", {len(r.failed)} unreadable" if r.failed else ""
+        return (
+            f"{self.name}: {done} — {r.added} new, {r.updated} changed, {r.unchanged} "
+            f"unchanged, {r.removed} removed{failed}, {r.passages:,} passages written"
+        )
+
+
+def add_source(
+    library: Library,
+    path: Path,
+    name: str | None = None,
+    *,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> Added:
+    """Register ``path`` (a folder or a .zim) and index it; one sentence on bad input."""
+    target = path.expanduser()
+    if not target.exists():
+        raise LibraryError(f"{path} does not exist")
+    target = target.resolve()
+    if target.is_file():
+        if target.suffix.lower() != ".zim":
+            raise LibraryError(f"{path} is a file; add a folder of documents or a .zim archive")
+        label = name or target.stem
+        archive = zim.open_archive(target, label)
+        try:
+            library.add_source(label, "zim", str(target))
+            library.mark(label, complete=True, entries=archive.entry_count)
+            return Added(label, "zim", articles=archive.entry_count, fulltext=archive.has_fulltext)
+        finally:
+            archive.close()
+    label = name or target.name
+    library.add_source(label, "folder", str(target))
+    return Added(
+        label, "folder", index_folder(library, label, target, progress=progress, stop=stop)
+    )
+
+
+def configured_folders(library: Library, settings: Settings) -> list[str]:
+    """Register the folders the config names (``library_folders``) that are not sources
+    yet. Returns their names."""
+    known = {s.path for s in library.sources()}
+    added = []
+    for folder in library_folders(settings):
+        if folder.is_dir() and str(folder.resolve()) not in known:
+            library.add_source(folder.name, "folder", str(folder.resolve()))
+            added.append(folder.name)
+    return added
