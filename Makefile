@@ -6,13 +6,17 @@ GPU ?= auto
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: run test setup default-model test-models lint
+.PHONY: run test setup default-model test-models zim lint
 
 run: setup default-model
 	$(BIN)/qwq-edge
 
-test: setup test-models lint
+test: setup test-models zim lint
 	$(BIN)/pytest
+
+# The tests read real ZIM archives; the GPL-3 libzim extra is installed for them only.
+zim: setup
+	@$(PY) -c "import libzim" 2>/dev/null || $(BIN)/pip install -q --disable-pip-version-check -e ".[zim]"
 
 setup:
 	@PYTHON=$(PYTHON) VENV=$(VENV) GPU=$(GPU) bash scripts/setup.sh
