@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from qwq_edge.errors import QwqEdgeError
 
 if TYPE_CHECKING:
+    from qwq_edge.events import ToolResult
     from qwq_edge.search.cache import SearchCache
     from qwq_edge.store.journal import Journal
 
@@ -75,13 +76,14 @@ def _cache() -> SearchCache:
     return cache
 
 
-def _index_pack(cache: SearchCache) -> None:
-    """Imported searches join the library at once, labelled as a pack."""
+def _index_pack(cache: SearchCache, results: list[ToolResult] | None = None) -> None:
+    """Imported searches (and a bundle's library passages) join the library at once,
+    labelled as a pack."""
     from qwq_edge import runtime
 
-    n = runtime.index_imported(cache)
+    n = runtime.index_imported(cache, results or [])
     if n:
-        print(f"{n} imported searches are now in the library")
+        print(f"{n} imported searches and passages are now in the library")
 
 
 def _age(t: float) -> str:
@@ -116,11 +118,12 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         return 0
     if action == "export":
         return _export(journal, session_id, args.to, args.file)
+    from qwq_edge.events import ToolResult
     from qwq_edge.store.bundle import import_bundle
 
     cache = _cache()
     new_id = import_bundle(journal, args.file, cache)
-    _index_pack(cache)
+    _index_pack(cache, [e for e in journal.events(new_id) if isinstance(e, ToolResult)])
     print(f"imported {new_id}: `qwq-edge replay {new_id}` plays it back")
     return 0
 

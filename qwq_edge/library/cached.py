@@ -9,9 +9,9 @@ replaces its passages); each of its hits is a passage that cites the hit's own U
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from qwq_edge.events import Origin
+from qwq_edge.events import Origin, ToolResult
 from qwq_edge.library.index import Document, Library
 from qwq_edge.library.passages import Passage
 from qwq_edge.search.base import SearchResponse
@@ -63,6 +63,21 @@ def _entries(cache: SearchCache, known: dict[str, tuple[float, int]]) -> Iterato
             yield _document(
                 key, row["query"], [h for h in hits if isinstance(h, dict)], when, "cache"
             )
+
+
+def index_hits(library: Library, results: Iterable[ToolResult]) -> int:
+    """Index the library passages a session used (an imported bundle carries them, not the
+    library they came from), labelled "pack". Returns the documents written."""
+    docs: dict[str, Document] = {}
+    for result in results:
+        for h in result.hits:
+            if h.origin in ("file", "zim", "pack") and h.url and h.content:
+                passage = Passage(h.title, "", " ".join(h.content.split()), h.url)
+                docs[h.url] = Document(h.url, h.url, h.title, "pack", [passage])
+    if docs:
+        library.add_source(SOURCE, "cache", "search cache")
+        library.put(SOURCE, docs.values())
+    return len(docs)
 
 
 def sync_cache(library: Library, cache: SearchCache, origin: Origin = "cache") -> int:

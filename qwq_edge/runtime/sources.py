@@ -7,7 +7,10 @@ that opens catches up on cache entries it has not seen (packs, bundles, older ca
 
 from __future__ import annotations
 
-from qwq_edge.library.cached import index_response, sync_cache
+from collections.abc import Iterable
+
+from qwq_edge.events import ToolResult
+from qwq_edge.library.cached import index_hits, index_response, sync_cache
 from qwq_edge.library.provider import LibraryProvider, library_provider
 from qwq_edge.paths import Paths, paths
 from qwq_edge.search.base import SearchProvider
@@ -47,11 +50,16 @@ def open_library(where: Paths | None = None, cache: SearchCache | None = None) -
     return library
 
 
-def index_imported(cache: SearchCache, where: Paths | None = None) -> int:
-    """Index cache entries that just arrived from a pack or bundle (origin "pack")."""
+def index_imported(
+    cache: SearchCache, results: Iterable[ToolResult] = (), where: Paths | None = None
+) -> int:
+    """Index what just arrived from a pack or a bundle (origin "pack"): new cache entries,
+    and the library passages a bundled session used. Returns the documents indexed."""
     library = library_provider((where or paths()).library)
+    if library.library is None:
+        return 0
     try:
-        return sync_cache(library.library, cache, "pack") if library.library is not None else 0
+        return sync_cache(library.library, cache, "pack") + index_hits(library.library, results)
     finally:
         library.close()
 

@@ -14,7 +14,7 @@ from qwq_edge.library.cached import SOURCE, sync_cache
 from qwq_edge.library.index import Document, Library
 from qwq_edge.library.passages import Passage
 from qwq_edge.paths import paths
-from qwq_edge.runtime import make_provider, open_cache
+from qwq_edge.runtime import make_provider, open_cache, provider_notices
 from qwq_edge.search.base import SearchResponse
 from qwq_edge.search.fanout import FanoutProvider, merge
 from qwq_edge.settings import ConfigError, Settings, source_set
@@ -122,3 +122,61 @@ def test_library_only_mode_never_touches_the_web(isolated_home: Path, tavily: Ta
     provider = make_provider(Settings(tavily_api_key=KEY, tavily_url=tavily.url, sources="library"))
     got = provider.search("when was the Varnholt light first lit", max_results=5)
     assert got.hits[0].url == "file:///n/a" and tavily.queries == []
+
+
+def test_a_bundle_brings_the_passages_its_session_used(isolated_home: Path) -> None:
+    from qwq_edge.events import Source, ToolResult, from_dict, to_dict
+    from qwq_edge.runtime import index_imported
+
+    hit = SearchHit(
+        "Notes › Varnholt", "file:///elsewhere/a.md", "Ilse Brandvik lit it.", 1.0, "file"
+    )
+    result = ToolResult(
+        1, "library", "varnholt", (hit,), (Source(1, hit.title, hit.url, origin="file"),)
+    )
+    assert from_dict(to_dict(result)) == result  # the journal keeps the origin
+    assert index_imported(open_cache(), [result]) == 1
+    found = Library(paths().library).search("who lit the Varnholt light", 5)
+    assert [(h.url, h.origin) for h in found] == [("file:///elsewhere/a.md", "pack")]
+
+
+def test_a_zim_broken_after_it_was_added_is_left_out_with_a_note(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    from tests.support.zim import build_zim
+
+    archive = build_zim(tmp_path / "w.zim", [("A/T", "Teasel", "<p>Teasel heads raise nap.</p>")])
+    library = Library(paths().library)
+    library.add_source("w", "zim", str(archive))
+    library.add_source("notes", "folder", "/n")
+    library.put("notes", [Document("a", "file:///n/a", "A", "file", [
+        Passage("Teasel", "", "Teasel grows by rivers.", "file:///n/a")
+    ])])  # fmt: skip
+    data = archive.read_bytes()
+    archive.write_bytes(data[: len(data) // 3])
+    provider = make_provider(Settings(sources="library"))
+    notes = " ".join(provider_notices(provider))
+    assert "'w' is left out" in notes and "w.zim" in notes
+    assert provider.search("teasel", max_results=5).hits[0].url == "file:///n/a"
+
+
+def test_opening_a_library_source_shows_the_passages_around_the_match(
+    isolated_home: Path,
+) -> None:
+    from qwq_edge.runtime import library_part
+
+    library = Library(paths().library)
+    library.add_source("notes", "folder", "/n")
+    parts = [
+        Passage("Doc", f"s{i}", f"paragraph {i} about topic{i}", "file:///n/d") for i in range(5)
+    ]
+    library.put("notes", [Document("d", "file:///n/d", "Doc", "file", parts)])
+    lib = library_part(make_provider(Settings(sources="library")))
+    assert lib is not None
+    excerpt = lib.around("file:///n/d", "paragraph 2 about topic2")
+    assert excerpt is not None
+    assert [p.text for p in excerpt.passages] == [
+        f"paragraph {i} about topic{i}" for i in (1, 2, 3)
+    ]
+    assert excerpt.matched == 1
+    assert lib.around("https://not.in/library", "x") is None
