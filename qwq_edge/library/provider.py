@@ -54,9 +54,12 @@ class LibraryProvider:
     name: str = NAME
 
     def unavailable(self) -> str | None:
-        if self.library is None and not self.archives:
+        if self.archives:
+            return None
+        if self.library is None:
             return self.notes[0] if self.notes else EMPTY
-        return None
+        # Empty, it would only answer "no results": better the model knows it cannot search.
+        return EMPTY if self.library.counts()[1] == 0 else None
 
     def search(self, query: str, *, max_results: int) -> SearchResponse:
         hits: list[SearchHit] = []

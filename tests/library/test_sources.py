@@ -180,3 +180,11 @@ def test_opening_a_library_source_shows_the_passages_around_the_match(
     ]
     assert excerpt.matched == 1
     assert lib.around("https://not.in/library", "x") is None
+
+
+def test_no_key_and_an_empty_library_means_no_search(isolated_home: Path) -> None:
+    provider = make_provider(Settings())
+    reason = provider.unavailable()
+    assert reason is not None and "TAVILY_API_KEY" in reason  # the web's reason comes first
+    library = make_provider(Settings(sources="library")).unavailable()
+    assert library is not None and "qwq-edge library add" in library
