@@ -74,9 +74,14 @@ def _scored(response: SearchResponse) -> list[SearchHit]:
 def merge(
     hits: list[SearchHit], limit: int, per_origin: int | None = None
 ) -> tuple[SearchHit, ...]:
-    """Best first by score, one hit per URL, at most ``per_origin`` from one origin while
+    """Best first by score, one hit per URL (the earliest, with the best score), at most ``per_origin`` from one origin while
     others have hits to give (then the best of the rest fill the response)."""
-    ranked = sorted(hits, key=lambda h: -(h.score or 0.0))
+    first: dict[str, SearchHit] = {}
+    for hit in hits:  # one hit per URL: the first part's (a live result beats its saved copy)
+        kept = first.setdefault(hit.url, hit)
+        if (hit.score or 0.0) > (kept.score or 0.0):
+            first[hit.url] = replace(kept, score=hit.score)
+    ranked = sorted(first.values(), key=lambda h: -(h.score or 0.0))
     out: list[SearchHit] = []
     seen: set[str] = set()
     taken: dict[str, int] = {}

@@ -188,3 +188,19 @@ def test_no_key_and_an_empty_library_means_no_search(isolated_home: Path) -> Non
     assert reason is not None and "TAVILY_API_KEY" in reason  # the web's reason comes first
     library = make_provider(Settings(sources="library")).unavailable()
     assert library is not None and "qwq-edge library add" in library
+
+
+def test_searxng_is_the_web_without_a_cloud_account(isolated_home: Path) -> None:
+    from tests.support.searxng_server import SearxngServer
+
+    with SearxngServer() as server:
+        provider = make_provider(Settings(search="searxng", searxng_url=server.url))
+        got = provider.search("2022 world cup final", max_results=3)
+        assert server.queries == ["2022 world cup final"]
+    assert got.hits[0].url == "https://example.com/world-cup-2022"
+    assert {h.origin for h in got.hits} == {"web"}
+    # stored in the cache under SearXNG's name, and in the library at once
+    offline = make_provider(Settings(search="searxng", searxng_url=server.url, offline=True))
+    again = offline.search("Lusail shoot-out hat-trick", max_results=3)
+    assert "https://en.wikipedia.org/wiki/2022_FIFA_World_Cup_final" in [h.url for h in again.hits]
+    assert provider.name == "searxng+library"
