@@ -175,3 +175,48 @@ def test_offline_ask_finds_and_cites_a_local_document(
     final = next(e for e in events if e["type"] == "final_answer")
     assert page in [s["url"] for s in final["sources"]], final["text"]
     assert tavily.queries == []  # offline: not one request, even with a key set
+
+
+def test_ctrl_c_stops_indexing_and_the_next_run_resumes(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    import signal
+    import sqlite3
+    import time
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(12000):
+        (folder / f"n{i:05}.txt").write_text(f"note {i} about the ferry timetable {i}\n")
+    env = cli_env(isolated_home)
+    cmd = [sys.executable, "-m", "qwq_edge", "library", "add", str(folder), "--name", "many"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    db = isolated_home / "data" / "library.sqlite3"
+
+    def documents() -> int:
+        try:
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+            try:
+                return int(conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return 0
+
+    deadline = time.monotonic() + 120
+    while documents() == 0 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (out, err)
+    assert "stopped; run `qwq-edge library reindex` to go on" in out
+    assert "Traceback" not in err
+    kept = documents()
+    assert 0 < kept < 12000
+    again = subprocess.run(
+        [sys.executable, "-m", "qwq_edge", "library", "reindex", "many"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert f"many: indexed — {12000 - kept} new, 0 changed, {kept} unchanged" in again.stdout
+    assert documents() == 12000
