@@ -175,6 +175,7 @@ def _size(n: int) -> str:
 def _search(library: Library, query: str, limit: int, as_json: bool) -> int:
     from qwq_edge.library.provider import library_provider
     from qwq_edge.paths import paths
+    from qwq_edge.text import printable
 
     provider = library_provider(paths().library)
     for note in provider.notes:
@@ -194,5 +195,6 @@ def _search(library: Library, query: str, limit: int, as_json: bool) -> int:
                    "score": h.score, "origin": h.origin}  # fmt: skip
             print(json.dumps(row, ensure_ascii=False))
         else:
-            print(f"[{i}] ({h.origin}) {h.title}\n    {h.url}\n    {h.content}\n")
+            title, url, content = printable(h.title), printable(h.url), printable(h.content)
+            print(f"[{i}] ({h.origin}) {title}\n    {url}\n    {content}\n")
     return 0

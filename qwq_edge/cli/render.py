@@ -22,6 +22,7 @@ from qwq_edge.events import (
     assert_never,
     to_json,
 )
+from qwq_edge.text import printable
 
 # Turns that end at a limit the user set: shown as a note, not an error; `ask` exits 0.
 LIMITS: frozenset[str] = frozenset({"max_tokens", "budget"})
@@ -79,18 +80,18 @@ class TextRenderer:
             case QuestionAsked(question=question):
                 if self.echo_questions:
                     self._enter("question")
-                    w(self._style("1", f"› {question}") + "\n")
+                    w(self._style("1", f"› {printable(question)}") + "\n")
             case ThinkingDelta(text=text):
                 self._enter("thinking")
-                w(self._style("2", text))
+                w(self._style("2", printable(text)))
             case AnswerDelta(text=text):
                 if self._section != "answer" and not text.strip():
                     return
                 self._enter("answer")
-                w(text)
+                w(printable(text))
             case ToolCall():
                 self._enter("tool")
-                query = event.arguments.get("query", "")
+                query = printable(str(event.arguments.get("query", "")))
                 where = " (while thinking)" if event.inside_think else ""
                 w(self._style("36", f"⌕ {event.name}: {query}{where}") + "\n")
             case ToolResult():
@@ -106,9 +107,10 @@ class TextRenderer:
                 if message == self._said:  # "the network is unreachable", once
                     return
                 self._enter("notice")
-                w(self._style("33", f"note: {message}") + "\n")
+                w(self._style("33", f"note: {printable(message)}") + "\n")
             case ErrorEvent(message=message, kind=kind):
                 self._enter("error")
+                message = printable(message)
                 if kind in LIMITS:  # a limit that was set, not a failure (exit status 0)
                     w(self._style("33", f"note: {message}") + "\n")
                 else:
@@ -118,7 +120,8 @@ class TextRenderer:
                 if sources:
                     w("\n" + self._style("1", "Sources") + "\n")
                     for src in sources:
-                        w(f"  [{src.n}] {src.title}{_origin(src.origin)}\n      {src.url}\n")
+                        title, url = printable(src.title), printable(src.url)
+                        w(f"  [{src.n}] {title}{_origin(src.origin)}\n      {url}\n")
             case Finished(reason=reason):
                 self._finished(reason)
             case _:
@@ -129,14 +132,14 @@ class TextRenderer:
         w = self.out.write
         if event.error:
             self._said = event.error
-            w(self._style("33", f"  ✗ {event.error}") + "\n")
+            w(self._style("33", f"  ✗ {printable(event.error)}") + "\n")
             return
         tag = " · cached" if event.cached else ""
         if event.cut:
             tag += f" · cut at {event.cut:,} bytes"
         w(self._style("2", f"  {len(event.hits)} results in {event.seconds:.1f}s{tag}") + "\n")
         for src in event.sources:
-            line = f"  [{src.n}] {src.title}{_origin(src.origin)} — {src.url}"
+            line = f"  [{src.n}] {printable(src.title)}{_origin(src.origin)} — {printable(src.url)}"
             w(self._style("2", line) + "\n")
 
     def _finished(self, reason: str) -> None:

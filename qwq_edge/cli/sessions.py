@@ -154,7 +154,10 @@ def _show(journal: Journal, session_id: str, source: int | None) -> int:
 
 
 def _print_source(src: Any, content: str, query: str) -> None:
-    print(f"[{src.n}] {src.title}\n    {src.url}")
+    from qwq_edge.text import printable
+
+    content, query = printable(content), printable(query)
+    print(f"[{src.n}] {printable(src.title)}\n    {printable(src.url)}")
     if src.fetched_at:
         fetched = time.strftime("%Y-%m-%d %H:%M", time.localtime(src.fetched_at))
         print(f"    fetched {fetched} ({_age(src.fetched_at)}) for the query {query!r}")

@@ -74,8 +74,9 @@ def _scored(response: SearchResponse) -> list[SearchHit]:
 def merge(
     hits: list[SearchHit], limit: int, per_origin: int | None = None
 ) -> tuple[SearchHit, ...]:
-    """Best first by score, one hit per URL (the earliest, with the best score), at most ``per_origin`` from one origin while
-    others have hits to give (then the best of the rest fill the response)."""
+    """Best first by score, one hit per URL (the earliest, with the best score), at most
+    ``per_origin`` from one origin while others have hits to give (then the best of the
+    rest fill the response)."""
     first: dict[str, SearchHit] = {}
     for hit in hits:  # one hit per URL: the first part's (a live result beats its saved copy)
         kept = first.setdefault(hit.url, hit)

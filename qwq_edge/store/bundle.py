@@ -22,6 +22,7 @@ from qwq_edge.events import (
 )
 from qwq_edge.search.cache import SearchCache
 from qwq_edge.store.journal import Journal, JournalError, SessionRow
+from qwq_edge.text import printable
 
 FORMAT = "qwq-edge-session"
 VERSION = 1
@@ -152,4 +153,5 @@ def to_markdown(row: SessionRow, events: list[Event]) -> str:
                 out += ["**Sources**", ""]
                 out += [f"{s.n}. [{s.title}]({s.url})" for s in e.sources]
                 out.append("")
-    return "\n".join(out).rstrip() + "\n"
+    # Untrusted text (results, the model's words): no escape sequences in an exported file.
+    return printable("\n".join(out)).rstrip() + "\n"

@@ -145,3 +145,48 @@ def test_an_unreachable_network_is_said_once() -> None:
     assert out.getvalue().count("the network is unreachable") == 1
     render(Notice("something else", kind="offline"))
     assert "note: something else" in out.getvalue()
+
+
+ESCAPES = "\x1b[2J\x1b]0;pwned\x07\x1b[8mhidden\x1b[0m\r\u202eevil"
+
+
+def test_escape_sequences_in_results_never_reach_the_terminal_or_an_export(
+    isolated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hostile result's title, URL and content, and a model that echoes them: the terminal
+    and the Markdown export get text only; the journal keeps what was received."""
+    import io
+
+    from qwq_edge.cli.render import TextRenderer
+    from qwq_edge.events import AnswerDelta, FinalAnswer, SearchHit, Source, ToolCall, ToolResult
+    from qwq_edge.store.bundle import to_markdown
+    from qwq_edge.store.journal import Journal
+
+    hit = SearchHit(f"Title{ESCAPES}", f"https://x.test/{ESCAPES}", f"body{ESCAPES}")
+    src = Source(1, hit.title, hit.url)
+    events = [
+        ToolCall(1, "web_search", {"query": f"q{ESCAPES}"}, raw="{}", inside_think=False),
+        ToolResult(1, "tavily", "q", (hit,), (src,)),
+        AnswerDelta(f"answer{ESCAPES} [1]"),
+        FinalAnswer(f"answer{ESCAPES} [1]", (src,)),
+    ]
+    out = io.StringIO()
+    render = TextRenderer(out, color=False)
+    for e in events:
+        render(e)
+    shown = out.getvalue()
+    assert "\x1b" not in shown and "\x07" not in shown and "\r" not in shown
+    assert "\u202e" not in shown
+    assert "Title[2J]0;pwned[8mhidden[0mevil" in shown  # the text stays, harmless
+
+    journal = Journal(isolated_home / "j.sqlite3")
+    from qwq_edge.events import QuestionAsked, SessionStarted
+
+    sid = "s1"
+    journal.start(SessionStarted(sid, "q", "m", {}), model_size=None, quant=None)
+    for e in [QuestionAsked(1, "q"), *events]:
+        journal.append(sid, e)
+    md = to_markdown(journal.session(sid), list(journal.events(sid)))
+    assert "\x1b" not in md and "\u202e" not in md and "answer" in md
+    kept = next(e for e in journal.events(sid) if isinstance(e, ToolResult))
+    assert kept.hits[0].content == hit.content  # faithful to what was received
