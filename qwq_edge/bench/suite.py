@@ -2,7 +2,8 @@
 naive create_completion loop, all in one process on the same model, prompt, seed and threads.
 
 Figures are medians of several runs with min–max; goals are stated as met / not met.
-Search payloads come from a fixture, so nothing touches the network.
+Search payloads come from a fixture, so nothing touches the network. A second table measures
+the local library (``bench.library``); ``--library-only`` runs just that, without a model.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 from qwq_edge import __version__
 from qwq_edge.agent.loop import Agent
-from qwq_edge.bench import loops
+from qwq_edge.bench import library, loops
 from qwq_edge.bench.continuing import ContinueMeasures
 from qwq_edge.bench.fixtures import RESEARCH, STORY, FixtureSearch, NoSearch, Recording
 from qwq_edge.bench.micro import MicroMeasures
@@ -247,6 +248,23 @@ class Bench(MicroMeasures, ContinueMeasures):
             self.rows.append(row)
 
 
+def _library_table(rows: list[Row], results: dict[str, Any]) -> None:
+    print("\nLibrary\n")
+    print(markdown(rows))
+    missed = library.misses(results)
+    if missed:
+        print("\nretrieval, answers not ranked first:")
+        print("\n".join(f"  {line}" for line in missed))
+
+
+def _finish(rows: list[Row], target: Path, data: dict[str, Any]) -> int:
+    goals = [r for r in rows if r.goal]
+    print(f"\ngoals met: {sum(bool(r.met) for r in goals)} of {len(goals)}")
+    target.write_text(json.dumps(data, indent=1, ensure_ascii=False))
+    print(f"JSON: {target}", file=sys.stderr)
+    return 0
+
+
 def run(model: Path, *, quick: bool, threads: int | None, json_path: Path | None) -> int:
     log = Path(tempfile.gettempdir()) / "qwq-edge-bench-llama.log"
     bench = Bench(model, quick=quick, threads=threads, log=log)
@@ -262,6 +280,7 @@ def run(model: Path, *, quick: bool, threads: int | None, json_path: Path | None
         step()
     took = time.perf_counter() - t0
     bench.engine.close()
+    lib_rows, lib_results = library.section(quick)
     meta = {
         "qwq_edge": __version__,
         "mode": "quick" if quick else "full",
@@ -274,6 +293,7 @@ def run(model: Path, *, quick: bool, threads: int | None, json_path: Path | None
         "machine": f"{platform.machine()} {platform.system()}",
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "seconds": round(took, 1),
+        "library_seconds": round(lib_results["seconds"], 1),
     }
     header = (
         f"qwq-edge bench ({meta['mode']}): {model.name} {info.quant}, {info.threads} threads, "
@@ -282,10 +302,26 @@ def run(model: Path, *, quick: bool, threads: int | None, json_path: Path | None
     )
     print(header + "\n")
     print(markdown(bench.rows))
-    goals = [r for r in bench.rows if r.goal]
-    print(f"\ngoals met: {sum(bool(r.met) for r in goals)} of {len(goals)}")
+    _library_table(lib_rows, lib_results)
     target = json_path or Path(tempfile.gettempdir()) / f"qwq-edge-bench-{meta['mode']}.json"
-    target.write_text(json.dumps({"meta": meta, "rows": [asdict(r) for r in bench.rows]},
-                                 indent=1, ensure_ascii=False))  # fmt: skip
-    print(f"JSON: {target}", file=sys.stderr)
-    return 0
+    data = {"meta": meta, "rows": [asdict(r) for r in bench.rows],
+            "library": [asdict(r) for r in lib_rows], "library_results": lib_results}  # fmt: skip
+    return _finish(bench.rows + lib_rows, target, data)
+
+
+def library_only(quick: bool, json_path: Path | None, sizes: library.Sizes | None = None) -> int:
+    """``bench --library-only``: the library section alone, no model loaded."""
+    mode = "quick" if quick else "full"
+    rows, results = library.section(quick, sizes)
+    meta = {
+        "qwq_edge": __version__,
+        "mode": f"library-only {mode}",
+        "machine": f"{platform.machine()} {platform.system()}",
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "library_seconds": round(results["seconds"], 1),
+    }
+    print(f"qwq-edge bench --library-only ({mode}): {results['seconds']:.0f} s")
+    _library_table(rows, results)
+    target = json_path or Path(tempfile.gettempdir()) / f"qwq-edge-bench-library-{mode}.json"
+    data = {"meta": meta, "library": [asdict(r) for r in rows], "library_results": results}
+    return _finish(rows, target, data)

@@ -40,6 +40,11 @@ def register(sub: Any) -> None:
     bench.add_argument("--model", help="GGUF to measure (default: the Qwen2.5 0.5B test model)")
     bench.add_argument("--threads", type=int, help="CPU threads (default: physical cores)")
     bench.add_argument("--json", dest="json_path", help="where to write the JSON results")
+    bench.add_argument(
+        "--library-only",
+        action="store_true",
+        help="only the local library: search latency, indexing, retrieval; no model loaded",
+    )
     bench.set_defaults(handler=cmd_bench)
 
 
@@ -150,6 +155,31 @@ def fit_request_for_entry(settings: Settings, model: Model) -> Request:
     return replace(resolve.request(settings), target_ctx=model.n_ctx, min_ctx=model.min_ctx)
 
 
+def library_report(settings: Settings) -> None:
+    """Search sources: SearXNG, the library's index (FTS5) and ZIM support (libzim)."""
+    import importlib.util
+
+    from qwq_edge.library.index import NO_FTS, fts_available
+    from qwq_edge.library.provider import library_provider
+    from qwq_edge.paths import paths
+
+    if settings.search == "searxng":
+        url = redact_url(settings.searxng_url) if settings.searxng_url else "NOT SET (searxng_url)"
+        print(f"searxng: {url}")
+    if not fts_available():
+        print(f"library: {NO_FTS}")
+        return
+    zim = "yes" if importlib.util.find_spec("libzim") else "no (pip install 'qwq-edge[zim]')"
+    provider = library_provider(paths().library)
+    try:
+        sources, passages = provider.library.counts() if provider.library else (0, 0)
+        print(f"library: {sources} sources · {passages:,} passages · ZIM support: {zim}")
+        for note in provider.notes:
+            print(f"  note: {note}")
+    finally:
+        provider.close()
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     if args.memory or args.model:  # planning for another machine or model: just the fit
         return fit_report(args)
@@ -186,6 +216,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     print(f"tavily: {'key set (' + key[:4] + '…)' if key else 'NO KEY (set TAVILY_API_KEY)'}")
     if settings.tavily_url:
         print(f"tavily url: {redact_url(settings.tavily_url)}")
+    library_report(settings)
     try:
         model = resolve.model_path(settings, p)
         info = read_gguf(model)
@@ -203,9 +234,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from qwq_edge.bench.suite import run
+    from qwq_edge.bench.suite import library_only, run
     from qwq_edge.paths import test_models_dir
 
+    if args.library_only:
+        json_out = Path(args.json_path) if args.json_path else None
+        return library_only(args.quick, json_out)
     if args.model:
         model = resolve.model_path(Settings(model=args.model))
     else:

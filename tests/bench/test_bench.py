@@ -40,7 +40,8 @@ def test_bench_quick_prints_every_baseline_and_goal(
         capture_output=True, text=True, env=cli_env(isolated_home), timeout=900,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
-    table = [line for line in proc.stdout.splitlines() if line.startswith("|")]
+    model_table = proc.stdout.split("\nLibrary\n")[0]  # the library section has its own table
+    table = [line for line in model_table.splitlines() if line.startswith("|")]
     assert table[0] == HEADER and table[1] == "|---|---|---|---|---|"
     cells = [[c.strip() for c in line.strip("|").split("|")] for line in table[2:]]
     assert all(len(c) == 5 for c in cells)
