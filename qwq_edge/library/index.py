@@ -32,6 +32,13 @@ NO_FTS = (
 # bm25 column weights: title, heading, body (a match in the title says most)
 WEIGHTS = (6.0, 2.0, 1.0)
 SNIPPET_TOKENS = 48
+DF_CAP = 4000  # a term in this many passages or more is too common to rank anything
+_SEARCH = (
+    f"SELECT title, heading, uri, origin, bm25(passages, {', '.join(map(str, WEIGHTS))}) r,"
+    f" snippet(passages, 2, '', '', '…', {SNIPPET_TOKENS}) s"
+    " FROM passages WHERE passages MATCH ? ORDER BY r LIMIT ?"
+)
+_COUNT = "SELECT COUNT(*) FROM (SELECT 1 FROM passages WHERE passages MATCH ? LIMIT ?)"
 
 MIGRATIONS = [
     f"""
@@ -88,7 +95,11 @@ def terms(query: str) -> list[str]:
 
 def fts_query(query: str) -> str:
     """An FTS5 expression that ORs the query's terms, each quoted (no syntax can leak in)."""
-    return " OR ".join(f'"{t}"' for t in terms(query))
+    return _or(terms(query))
+
+
+def _or(words: list[str]) -> str:
+    return " OR ".join(f'"{w}"' for w in words)
 
 
 def fts_available() -> bool:
@@ -267,18 +278,34 @@ class Library:
 
     def search(self, query: str, limit: int = 5) -> list[SearchHit]:
         """The best passages for ``query``: title, uri, a snippet around the match, a score
-        in (0, 1] (higher is better) and the origin."""
-        expr = fts_query(query)
-        if not expr:
+        in (0, 1] (higher is better) and the origin.
+
+        Two passes. A question names its subject with its rarest word (a name, a term of
+        art), while its other words ("engineer", "designed", "river") match look-alike
+        documents too; ORed, those can outrank the one passage that has the name. So the
+        passages holding the rarest term come first, ranked by every term, and the plain
+        OR of the terms fills the rest. Terms in most passages are left out of both: they
+        rank nothing and make bm25 read long doclists."""
+        words = terms(query)
+        if not words:
             return []
-        sql = (
-            f"SELECT title, heading, uri, origin, bm25(passages, {', '.join(map(str, WEIGHTS))}) r,"
-            f" snippet(passages, 2, '', '', '…', {SNIPPET_TOKENS}) s"
-            " FROM passages WHERE passages MATCH ? ORDER BY r LIMIT ?"
-        )
         with self._lock:
             try:
-                rows = self._conn.execute(sql, (expr, limit * 4)).fetchall()
+                found = {w: self._frequency(w) for w in words}
+                present = [w for w in words if found[w] > 0]
+                common = [w for w in present if found[w] >= DF_CAP]
+                useful = [w for w in present if w not in common] or present
+                if not useful:
+                    return []  # not one of its words is in the library
+                exprs = [_or(useful)]
+                rarest = min(useful, key=lambda w: found[w])
+                if len(useful) > 1:
+                    exprs.insert(0, f'"{rarest}" AND ({_or(useful)})')
+                rows: list[sqlite3.Row] = []
+                for expr in exprs:
+                    rows += self._conn.execute(_SEARCH, (expr, limit * 4)).fetchall()
+                    if len({r["uri"] for r in rows}) >= limit:
+                        break
             except sqlite3.DatabaseError as exc:
                 raise LibraryError(f"the library index could not be searched ({exc})") from None
         best: dict[str, sqlite3.Row] = {}
@@ -294,6 +321,12 @@ class Library:
             )
             for r in list(best.values())[:limit]
         ]
+
+    def _frequency(self, word: str) -> int:
+        """Passages holding ``word`` (through the index's own tokenizer and stemmer),
+        counted up to ``DF_CAP``: beyond that a term is common, and exactness costs time."""
+        row = self._conn.execute(_COUNT, (f'"{word}"', DF_CAP)).fetchone()
+        return int(row[0])
 
     def document(self, uri: str) -> tuple[str, list[Passage]] | None:
         """The passages stored under ``uri``, in document order (opening a source)."""

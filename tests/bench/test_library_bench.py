@@ -54,7 +54,7 @@ def test_indexing_goes_through_the_folder_walk(results: dict[str, Any]) -> None:
 def test_retrieval_finds_most_answers_asked_in_other_words(results: dict[str, Any]) -> None:
     fts = results["retrieval"]["fts"]
     assert fts["questions"] == len(FACTS) == 20
-    assert fts["top5"] >= 15, library.misses(results)
+    assert fts["top5"] >= 18, library.misses(results)  # the goal: 90 % in the top 5
     assert fts["top1"] <= fts["top5"]
     assert len(fts["misses"]) == fts["questions"] - fts["top1"]
     assert "zim" in results["retrieval"]  # libzim is installed for the tests
