@@ -65,8 +65,9 @@ MIGRATIONS = [
         bytes INTEGER NOT NULL DEFAULT 0,
         UNIQUE (source, key)
     );
-    CREATE TABLE chunks (id INTEGER PRIMARY KEY, doc INTEGER NOT NULL);
+    CREATE TABLE chunks (id INTEGER PRIMARY KEY, doc INTEGER NOT NULL, uri TEXT NOT NULL);
     CREATE INDEX chunks_doc ON chunks(doc);
+    CREATE INDEX chunks_uri ON chunks(uri);
     CREATE VIRTUAL TABLE passages USING {FTS_MODULE}(
         title, heading, body, uri UNINDEXED, origin UNINDEXED,
         tokenize = 'porter unicode61 remove_diacritics 2'
@@ -243,7 +244,7 @@ class Library:
                 )  # fmt: skip
                 for p in doc.passages:
                     chunk = self._conn.execute(
-                        "INSERT INTO chunks (doc) VALUES (?)", (cur.lastrowid,)
+                        "INSERT INTO chunks (doc, uri) VALUES (?, ?)", (cur.lastrowid, p.uri)
                     )
                     self._conn.execute(
                         "INSERT INTO passages (rowid, title, heading, body, uri, origin)"
@@ -332,7 +333,8 @@ class Library:
         """The passages stored under ``uri``, in document order (opening a source)."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT title, heading, body, uri FROM passages WHERE uri = ? ORDER BY rowid",
+                "SELECT p.title, p.heading, p.body, p.uri FROM chunks c"
+                " JOIN passages p ON p.rowid = c.id WHERE c.uri = ? ORDER BY c.id",
                 (uri,),
             ).fetchall()
         if not rows:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qwq_edge.errors import LibraryError, SearchError
+from qwq_edge.errors import LibraryError, QwqEdgeError, SearchError
 from qwq_edge.events import SearchHit
 from qwq_edge.library import zim
 from qwq_edge.library.index import Library
@@ -108,7 +108,7 @@ def open_library(path: Path) -> tuple[Library | None, list[str]]:
     """The index at ``path`` and what to tell the user about it (a set-aside file, no FTS5)."""
     try:
         library = Library(path)
-    except LibraryError as exc:
+    except QwqEdgeError as exc:  # no FTS5, or a file that cannot be opened at all
         return None, [str(exc)]
     return library, [library.notice] if library.notice else []
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import partial
 from typing import Any, ClassVar
 
@@ -24,16 +25,27 @@ from qwq_edge.agent import Agent, Controls
 from qwq_edge.engine.base import Engine
 from qwq_edge.engine.thread import EngineThread
 from qwq_edge.runtime import load_engine, make_provider, open_journal, submit_turn, web_part
+from qwq_edge.search.base import SearchProvider
 from qwq_edge.settings import Settings
 from qwq_edge.store.journal import Journal
 from qwq_edge.store.recorder import Recorder
 from qwq_edge.store.snapshots import Snapshots
 from qwq_edge.tui import sessions
 from qwq_edge.tui.commands import PALETTE
+from qwq_edge.tui.library import LibraryState, SeenHits, library_state, refresh_archives
 from qwq_edge.tui.loading import EngineLoader, ModelLoader
-from qwq_edge.tui.messages import FLUSH_SECONDS, AgentEvent, ModelReady, Poster, TurnDone
+from qwq_edge.tui.messages import (
+    FLUSH_SECONDS,
+    AgentEvent,
+    LibraryCounted,
+    ModelReady,
+    Poster,
+    TurnDone,
+)
 from qwq_edge.tui.screens.settings import SettingsScreen, save
+from qwq_edge.tui.screens.source import SourceScreen
 from qwq_edge.tui.widgets import Conversation, PromptInput, SessionsSidebar, Status, StatusBar
+from qwq_edge.tui.widgets.sources import SourcesView
 from qwq_edge.tui.widgets.status import Meter
 
 
@@ -78,6 +90,9 @@ class QwqEdgeApp(App[None]):
         self._resume = sessions.Resume()  # the journaled session a follow-up continues
         self._showing = asyncio.Lock()
         self.meter = Meter(ctx=(0, settings.n_ctx))
+        self.seen = SeenHits()  # the search results on screen: what a source opens with
+        self.library: LibraryState | None = None  # counted off the UI thread
+        self.library_changed = False  # in the settings: the live session's archives follow
         self.theme = "textual-dark"
 
     def compose(self) -> ComposeResult:
@@ -94,6 +109,7 @@ class QwqEdgeApp(App[None]):
         self.set_interval(FLUSH_SECONDS, self.query_one(Conversation).flush)
         self.models.load(self.settings)
         self.update_status()
+        self.count_library()
         self.query_one(PromptInput).focus()
 
     def on_unmount(self) -> None:
@@ -127,6 +143,10 @@ class QwqEdgeApp(App[None]):
                 lambda note: self.notify(note, title="Note", severity="warning"),
             )  # fmt: skip
             self.meter.searches = 0
+        elif self.library_changed:  # in the settings; now no search is running
+            for note in refresh_archives(self.agent.provider):
+                self.notify(note, title="Note", severity="warning")
+        self.library_changed = False
         self.controls = Controls()
         self.running = True
         poster = Poster(self)
@@ -142,6 +162,7 @@ class QwqEdgeApp(App[None]):
             self.notify(message.note, severity=message.severity)
         self.query_one(SessionsSidebar).show_sessions()
         self.update_status()
+        self.count_library()  # the turn's web results were indexed into it
 
     async def on_agent_event(self, message: AgentEvent) -> None:
         await self.apply(message.event)
@@ -164,6 +185,7 @@ class QwqEdgeApp(App[None]):
                 await conv.flush()
                 await turn.add_card(event)
             case ev.ToolResult():
+                self.seen.add(event)
                 turn.finish_card(event)
                 if event.error is None:
                     self.meter.searches += 1  # shown with the next status update
@@ -184,11 +206,46 @@ class QwqEdgeApp(App[None]):
                 ev.assert_never(event)
         conv.scroll_end(animate=False)
 
+    @property
+    def provider(self) -> SearchProvider | None:
+        """Where the session on screen searches (None: no session yet)."""
+        return self.agent.provider if self.agent is not None else None
+
     def update_status(self, state: str = "") -> None:
         self.query_one(StatusBar).status = Status.of(
             self.meter, self.settings, model=self.engine.info if self.engine is not None else None,
             running=self.running, state=state, loading_since=self.models.since,
+            provider=self.provider, library=self.library,
         )  # fmt: skip
+
+    def count_library(self) -> None:
+        """Count the library's sources and passages off the UI thread, for the status bar."""
+        count = partial(library_state, self.settings, self.provider)
+        post = self.post_message
+        self.run_worker(lambda: post(LibraryCounted(count())), thread=True, group="library")
+
+    def on_library_counted(self, message: LibraryCounted) -> None:
+        self.library = message.state
+        bar = self.query_one(StatusBar)
+        if bar.status is not None:  # the rest as it was ("no model", a load's seconds)
+            bar.status = replace(bar.status, library=message.state)
+
+    def on_library_panel_changed(self) -> None:
+        self.library_changed = True
+        self.count_library()
+
+    @on(SourcesView.Opened)
+    def open_source(self, message: SourcesView.Opened) -> None:
+        source = message.source
+        self.push_screen(SourceScreen(source, self.seen.get(source), self.provider))
+
+    def action_focus_sources(self) -> None:
+        panels = self.query(SourcesView)
+        if not panels:
+            self.notify("No sources on screen yet.", severity="warning")
+            return
+        panels.last().focus()
+        panels.last().scroll_visible()
 
     @on(SessionsSidebar.Opened)
     async def open_session(self, message: SessionsSidebar.Opened) -> None:
@@ -208,6 +265,7 @@ class QwqEdgeApp(App[None]):
         await self.query_one(Conversation).clear()
         self.agent, self.recorder = None, None
         self.meter.searches = 0
+        self.seen.clear()
         self._resume = sessions.Resume()
 
     def action_cancel(self) -> None:
@@ -231,7 +289,7 @@ class QwqEdgeApp(App[None]):
     def action_toggle_offline(self) -> None:
         offline = not self.settings.offline
         self.settings = self.settings.replace(offline=offline)
-        web = web_part(self.agent.provider if self.agent is not None else None)
+        web = web_part(self.provider)
         if web is not None:  # the session on screen follows at once
             web.mode = "offline" if offline else "online"
         self.notify("Offline: searches come from the cache only." if offline else "Online.")
@@ -265,6 +323,7 @@ class QwqEdgeApp(App[None]):
             self.engine = None
             self.models.load(self.settings)
         self.update_status()
+        self.count_library()  # the sources setting may have changed
 
     async def action_replay(self) -> None:
         """Play the session on screen back at its recorded pace."""

@@ -12,7 +12,8 @@ PALETTE: tuple[tuple[str, str, str], ...] = (
     ("Show/hide thinking", "Ctrl+T", "toggle_thinking"),
     ("Toggle sessions sidebar", "Ctrl+B", "toggle_sidebar"),
     ("Export session to Markdown", "Ctrl+E", "export"),
-    ("Settings", "Model, context, search budget, key (Ctrl+S)", "settings"),
+    ("Open a source", "Focus the last answer's sources: 1…9 or ↑/↓ and Enter", "focus_sources"),
+    ("Settings", "Model, context, search budget, key, library (Ctrl+S)", "settings"),
     ("Replay session", "Play the selected session at recorded pace", "replay"),
     ("Re-run session offline", "Run the model again, searches from disk", "rerun"),
 )

@@ -1,5 +1,6 @@
 """How work off the UI thread reaches the app: the Textual messages it posts (an agent event,
-the model loaded, a turn done) and ``Poster``, the live turn's consumer on the engine thread.
+the model loaded, a turn done, the library counted) and ``Poster``, the live turn's consumer
+on the engine thread.
 
 Widgets are only touched on the UI thread; the engine thread never calls into them, it posts.
 """
@@ -18,6 +19,7 @@ from qwq_edge.engine.base import Engine
 from qwq_edge.errors import QwqEdgeError
 from qwq_edge.events import AnswerDelta, Event, ThinkingDelta
 from qwq_edge.settings import Settings
+from qwq_edge.tui.library import LibraryState
 
 # How often streamed text reaches the screen. Every redraw takes CPU from llama.cpp's decode
 # threads on a small machine: measured on 2 cores with the 0.5B model, the TUI decoded at
@@ -71,6 +73,14 @@ class TurnDone(Message):
         super().__init__()
         self.note = note
         self.severity = severity
+
+
+class LibraryCounted(Message):
+    """The library's state for the status bar (None: searches do not use the library)."""
+
+    def __init__(self, state: LibraryState | None) -> None:
+        super().__init__()
+        self.state = state
 
 
 def _merge(pending: TextDelta | None, event: TextDelta) -> TextDelta | None:

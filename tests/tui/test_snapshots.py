@@ -10,9 +10,25 @@ import pytest
 from textual.widgets import ListView
 
 from qwq_edge.errors import ModelLoadError
+from qwq_edge.events import (
+    AnswerDelta,
+    FinalAnswer,
+    Finished,
+    QuestionAsked,
+    SearchHit,
+    SessionStarted,
+    Source,
+    ToolCall,
+    ToolResult,
+)
+from qwq_edge.library.index import Document, Library
+from qwq_edge.library.passages import passages
+from qwq_edge.paths import paths
 from qwq_edge.settings import Settings
 from qwq_edge.store.journal import Journal
+from qwq_edge.store.recorder import Recorder
 from qwq_edge.tui.app import QwqEdgeApp
+from qwq_edge.tui.screens.source import SourceScreen
 from qwq_edge.tui.widgets import PromptInput, SourcesView, ToolCard
 from tests.support.fakes import FakeSearch
 from tests.support.scripted_engine import ScriptedEngine
@@ -121,5 +137,56 @@ def test_past_session_with_its_sources(snap_compare, tmp_path, utc) -> None:  # 
         view.action_select_cursor()
         await pilot.pause(0.3)
         assert app.query_one(SourcesView).display  # the sources panel is on screen
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
+def library_session(journal: Journal, t0: float) -> None:
+    """A library of one document at a fixed URI, and a journaled session that cites it."""
+    uri = "file:///docs/teasel.md"
+    blocks = [
+        ("Teasel", "Teasel is a tall biennial plant with spiny flower heads."),
+        ("Teasel › History", "Fullers used dried teasel heads to raise the nap on cloth."),
+        ("Teasel › Growing", "Seeds sown in autumn flower in the second summer."),
+        ("Teasel › Uses today", "Some mills still card fine cloth with teasels."),
+    ]
+    library = Library(paths().library)
+    library.add_source("docs", "folder", "/docs")
+    library.put(
+        "docs", [Document("teasel.md", uri, "Teasel", "file", passages("Teasel", uri, blocks))]
+    )
+    library.close()
+    rec = Recorder(journal)
+    rec(SessionStarted("teasel", "What were teasels for?", "qwq-32b", {}, t=t0))
+    rec(QuestionAsked(1, "What were teasels for?", seed=1, t=t0))
+    rec(ToolCall(1, "web_search", {"query": "teasel heads cloth"}, "{}", True, t=t0 + 1))
+    hit = SearchHit("Teasel › History", uri, "Fullers used dried teasel heads…", origin="file")
+    sources = (Source(1, hit.title, uri, origin="file"),)
+    rec(ToolResult(1, "library", "teasel heads cloth", (hit,), sources, t=t0 + 2))
+    answer = "Fullers raised the nap of cloth with teasel heads [1]."
+    rec(AnswerDelta(answer, t=t0 + 3))
+    rec(FinalAnswer(answer, sources, t=t0 + 4))
+    rec(Finished("eos", t=t0 + 4))
+
+
+def test_a_library_source_opened(snap_compare, tmp_path, utc) -> None:  # type: ignore[no-untyped-def]
+    journal = Journal(tmp_path / "j.sqlite3")
+    library_session(journal, 1_700_000_000.0)
+    app, _, _ = make_app(["ok<|im_end|>"], journal=journal)
+
+    async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        steady(app)
+        await wait_idle(app, pilot)
+        view = app.query_one("#sessions", ListView)
+        view.index = 0
+        view.action_select_cursor()
+        await pilot.pause(0.3)
+        app.query_one(SourcesView).focus()
+        await pilot.press("1")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.screen.query(".matched"):
+                break
+        assert isinstance(app.screen, SourceScreen) and app.screen.excerpt is not None
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run)

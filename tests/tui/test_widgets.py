@@ -16,6 +16,7 @@ from qwq_edge.engine.base import ModelInfo
 from qwq_edge.events import (
     AnswerDelta,
     FinalAnswer,
+    Origin,
     SearchHit,
     Source,
     Stats,
@@ -25,6 +26,7 @@ from qwq_edge.events import (
 )
 from qwq_edge.settings import Settings
 from qwq_edge.store.journal import Journal
+from qwq_edge.tui.library import LibraryState
 from qwq_edge.tui.screens.settings import SettingsScreen
 from qwq_edge.tui.widgets import (
     Conversation,
@@ -38,6 +40,7 @@ from qwq_edge.tui.widgets import (
     ToolCard,
     TurnView,
 )
+from qwq_edge.tui.widgets.sources import sources_text
 from qwq_edge.tui.widgets.status import Meter
 from tests.tui.harness import record_session
 
@@ -55,7 +58,10 @@ class Host(App[None]):
 
     @on(PromptInput.Submitted)
     @on(SessionsSidebar.Opened)
-    def keep(self, message: PromptInput.Submitted | SessionsSidebar.Opened) -> None:
+    @on(SourcesView.Opened)
+    def keep(
+        self, message: PromptInput.Submitted | SessionsSidebar.Opened | SourcesView.Opened
+    ) -> None:
         self.posted.append(message)
 
 
@@ -167,10 +173,45 @@ async def test_sources_list_each_source_and_hide_when_there_are_none() -> None:
     async with Host(view, empty).run_test():
         shown = text_of(view)
         assert shown.startswith("Sources")
-        assert " [1] Title 1\n     https://site1.example/page" in shown
-        assert " [2] Title 2" in shown
+        assert " [1] web Title 1\n     https://site1.example/page" in shown
+        assert " [2] web Title 2" in shown
         assert view.display and view.has_class("sources")
         assert not empty.display
+
+
+def test_each_source_is_labelled_with_its_origin() -> None:
+    origins: list[Origin] = ["web", "cache", "pack", "zim", "file"]
+    sources = tuple(Source(i, f"T{i}", f"https://s{i}.example/", origin=o)
+                    for i, o in enumerate(origins, 1))  # fmt: skip
+    text = sources_text(sources)
+    lines = text.plain.splitlines()[1::2]
+    assert lines == [" [1] web T1", " [2] cached T2", " [3] pack T3", " [4] zim T4", " [5] file T5"]
+    tags = {text.plain[s.start : s.end]: str(s.style) for s in text.spans}
+    assert tags["web"] == "dim" and tags["cached"] == "dim cyan" and tags["file"] == "yellow"
+
+
+def test_a_source_title_is_never_markup() -> None:
+    sneaky = Source(1, "[bold red]pwn[/] [@click=app.quit]x[/]", "https://e.example/")
+    assert "[bold red]pwn[/] [@click=app.quit]x[/]" in sources_text((sneaky,)).plain
+
+
+async def test_a_source_opens_by_number_by_enter_and_by_click() -> None:
+    _, sources = hits(3)
+    sources = (sources[0], sources[2])  # the answer cites [1] and [3]
+    view = SourcesView(sources)
+    host = Host(view)
+    async with host.run_test() as pilot:
+        view.focus()
+        await pilot.press("3")
+        await pilot.press("2")  # no source [2]: nothing opens
+        await pilot.press("up", "enter")
+        await pilot.click(view, offset=(8, 2))  # on the first source's URL line
+        await pilot.pause()
+        opened = [m.source.n for m in host.posted if isinstance(m, SourcesView.Opened)]
+        assert opened == [3, 1, 1]
+    marked = [str(s.style) for s in sources_text(sources, 0).spans if "reverse" in str(s.style)]
+    assert marked == ["bold reverse"]  # the cursor, drawn while the panel has focus
+    assert not any("reverse" in str(s.style) for s in sources_text(sources).spans)
 
 
 async def test_turn_mounts_in_order_of_arrival_and_draws_on_flush() -> None:
@@ -352,6 +393,25 @@ def test_the_status_line_puts_the_most_telling_first() -> None:
     idle = Status.of(Meter(ctx=(0, 0)), Settings(), model=None, running=False, state="no model")
     assert idle.line() == "no model · 0.0 tok/s · ctx 0/auto · searches 0/5 · online"
     assert "CPU" in Status.of(meter, settings, model=model_info(), running=False).line()
+
+
+def test_the_status_line_says_where_searches_go_and_how_big_the_library_is() -> None:
+    meter = Meter(ctx=(0, 0))
+
+    def line(settings: Settings, library: LibraryState | None = None) -> str:
+        return Status.of(meter, settings, model=None, running=False, library=library).line()
+
+    assert line(Settings(), LibraryState((2, 84_213))).endswith(
+        "searches 0/5 · online · library: 2 sources · 84k passages"
+    )
+    assert line(Settings(offline=True), LibraryState((1, 1_234))).endswith(
+        "· offline · library: 1 source · 1.2k passages"
+    )
+    assert line(Settings(sources="library"), LibraryState((0, 0))).endswith(
+        "· library only · library empty"
+    )
+    assert line(Settings(sources="web")).endswith("searches 0/5 · online")
+    assert line(Settings(), LibraryState(off="no FTS5")).endswith("online · library off")
 
 
 async def test_status_bar_shows_its_status_and_counts_the_loading_seconds() -> None:

@@ -1,5 +1,6 @@
-"""The status bar: what the app is doing, the model, speed, context, searches, online or not;
-and the ``Meter`` that counts those numbers from the session's events."""
+"""The status bar: what the app is doing, the model, speed, context, searches, where searches
+go (online, offline, library only) and the library's size; and the ``Meter`` that counts
+those numbers from the session's events."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from qwq_edge.engine.base import ModelInfo
+from qwq_edge.errors import ConfigError
 from qwq_edge.events import Stats
-from qwq_edge.settings import Settings
+from qwq_edge.runtime import library_part, web_part
+from qwq_edge.search.base import SearchProvider
+from qwq_edge.settings import Settings, source_set
+from qwq_edge.tui.library import LibraryState, describe
 
 
 @dataclass
@@ -46,6 +51,8 @@ class Status:
     tps: float = 0.0  # decode speed over the turn so far
     ctx: tuple[int, int] = (0, 0)  # tokens in context, context size (0: not known yet)
     searches: int = 0
+    web: bool = True  # searches include the web (False: "library only")
+    library: LibraryState | None = None  # None: searches do not use the library
 
     @classmethod
     def of(
@@ -57,12 +64,17 @@ class Status:
         running: bool,
         state: str = "",
         loading_since: float | None = None,
+        provider: SearchProvider | None = None,
+        library: LibraryState | None = None,
     ) -> Status:
-        """The status now: ``meter``'s counts, ``settings``' budget and mode, and the rest."""
+        """The status now: ``meter``'s counts, ``settings``' budget and mode, where the
+        session's searches go (``provider``; None: no session yet, so the settings say), the
+        ``library``'s counts, and the rest."""
+        offline, web = reach(settings, provider)
         return cls(
-            max_searches=settings.max_searches, offline=settings.offline, running=running,
+            max_searches=settings.max_searches, offline=offline, running=running,
             state=state, loading_since=loading_since, model=model,
-            tps=meter.tps, ctx=meter.ctx, searches=meter.searches,
+            tps=meter.tps, ctx=meter.ctx, searches=meter.searches, web=web, library=library,
         )  # fmt: skip
 
     def line(self) -> str:
@@ -82,10 +94,31 @@ class Status:
         n_ctx = self.ctx[1] or (info.n_ctx if info is not None else 0)
         parts.append(f"ctx {self.ctx[0]}/{n_ctx or 'auto'}")
         parts.append(f"searches {self.searches}/{self.max_searches}")
-        parts.append("offline" if self.offline else "online")
+        if not self.web:
+            parts.append("library only")
+        else:
+            parts.append("offline" if self.offline else "online")
+        if self.library is not None:
+            parts.append(describe(self.library))
         if info is not None:
             parts.append(info.name)
         return " · ".join(parts)
+
+
+def reach(settings: Settings, provider: SearchProvider | None) -> tuple[bool, bool]:
+    """(offline, searches include the web). Offline: the setting, or the session's web
+    search found the network unreachable and went offline by itself."""
+    if provider is None:
+        try:
+            web = "web" in source_set(settings)
+        except ConfigError:
+            web = True
+        return settings.offline, web
+    part = web_part(provider)
+    if part is None:  # a library alone, or some other search (tests): is it the web?
+        return settings.offline, library_part(provider) is None
+    # went_offline also sets the mode, and Ctrl+O back online clears it: the mode says all.
+    return settings.offline or part.mode == "offline", True
 
 
 class StatusBar(Static):

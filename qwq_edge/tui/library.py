@@ -1,0 +1,180 @@
+"""What the TUI reads from the local library and from the searches it has shown: the
+library's counts for the status bar, the search results seen in the session on screen (the
+snippet each source's model saw), and a library source's matched passage in context.
+
+Everything here may block on SQLite, so the app calls it from thread workers; none of it
+touches a widget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qwq_edge.errors import ConfigError, QwqEdgeError
+from qwq_edge.events import Origin, SearchHit, Source, ToolResult
+from qwq_edge.library import zim
+from qwq_edge.library.index import Library
+from qwq_edge.library.provider import Excerpt, library_provider
+from qwq_edge.paths import paths
+from qwq_edge.runtime import library_part
+from qwq_edge.search.base import SearchProvider
+from qwq_edge.settings import Settings, source_set
+
+# How each origin is labelled in the sources panel and the source screen.
+ORIGIN_LABELS: dict[Origin, str] = {
+    "web": "web",
+    "cache": "cached",
+    "pack": "pack",
+    "zim": "zim",
+    "file": "file",
+}
+# Origins whose sources are documents in the library: opening one shows its passages.
+# A web result (live or from the cache) shows the snippet the model saw and when it was
+# fetched; so does any source the library no longer holds.
+DOCUMENT_ORIGINS: frozenset[Origin] = frozenset({"pack", "zim", "file"})
+
+
+@dataclass(frozen=True)
+class LibraryState:
+    """What the status bar says about the library: its counts, or why it is off."""
+
+    counts: tuple[int, int] | None = None  # (sources, passages)
+    off: str = ""  # why the library cannot be used (one sentence), else ""
+
+
+def _count(library: Library) -> LibraryState:
+    try:
+        return LibraryState(library.counts())
+    except Exception as exc:  # a damaged file: said on the status bar, never raised
+        return LibraryState(off=f"the library could not be read ({exc})")
+
+
+def library_state(settings: Settings, provider: SearchProvider | None) -> LibraryState | None:
+    """The library of the session on screen (``provider``; None: no session yet, so the one
+    the settings would search). None: searches do not use the library. Never raises."""
+    if provider is not None:
+        part = library_part(provider)
+        if part is None:
+            return None
+        if part.library is None:
+            return LibraryState(off=part.unavailable() or "the library is off")
+        return _count(part.library)
+    try:
+        if "library" not in source_set(settings):
+            return None
+    except ConfigError:
+        return None  # the settings screen and the first question say why
+    path = paths().library
+    if not path.exists():
+        return LibraryState((0, 0))  # not created until a session opens it
+    try:
+        library = Library(path)
+    except QwqEdgeError as exc:
+        return LibraryState(off=str(exc))
+    try:
+        return _count(library)
+    finally:
+        library.close()
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One search result shown in the session: what the model saw, for which query, when."""
+
+    hit: SearchHit
+    query: str
+    t: float  # when the result arrived
+
+
+@dataclass
+class SeenHits:
+    """The search results of the session on screen, to open a source with what the model
+    saw. Filled from ``ToolResult`` events as they arrive (live, replayed or journaled)."""
+
+    by_number: dict[tuple[int, str], Seen] = field(default_factory=dict)
+    by_url: dict[str, Seen] = field(default_factory=dict)
+
+    def add(self, result: ToolResult) -> None:
+        for hit, source in zip(result.hits, result.sources, strict=False):
+            seen = Seen(hit, result.query, result.t)
+            self.by_number[(source.n, source.url)] = seen
+            self.by_url[hit.url] = seen
+
+    def get(self, source: Source) -> Seen | None:
+        return self.by_number.get((source.n, source.url)) or self.by_url.get(source.url)
+
+    def clear(self) -> None:
+        self.by_number.clear()
+        self.by_url.clear()
+
+
+def excerpt_for(
+    source: Source, content: str, provider: SearchProvider | None, library: Path | None = None
+) -> Excerpt | None:
+    """The passage ``source`` was found in, with its neighbours, from the session's library
+    (or, without one, the library on disk at ``library``). None: not a library document, or
+    the library does not hold it (any more). Never raises."""
+    if source.origin not in DOCUMENT_ORIGINS:
+        return None
+    part = library_part(provider)
+    if part is not None:
+        try:
+            return part.around(source.url, content)
+        except Exception:
+            return None  # the source screen shows the snippet instead
+    path = library or paths().library
+    if not path.exists():
+        return None
+    opened = library_provider(path)
+    try:
+        return opened.around(source.url, content)
+    except Exception:
+        return None
+    finally:
+        opened.close()
+
+
+def refresh_archives(provider: SearchProvider | None) -> list[str]:
+    """Bring a live session's ZIM archives in line with the library's sources after one was
+    added or removed in the settings (folders need nothing: they are in the same index).
+    Call it between turns only. Returns what to tell the user (an archive that would not
+    open)."""
+    part = library_part(provider)
+    if part is None or part.library is None:
+        return []
+    notes: list[str] = []
+    zims = {s.name: s.path for s in part.library.sources() if s.kind == "zim"}
+    for archive in [a for a in part.archives if a.name not in zims]:
+        part.archives.remove(archive)
+        archive.close()
+    have = {a.name for a in part.archives}
+    for name, where in zims.items():
+        if name not in have:
+            try:
+                part.archives.append(zim.open_archive(Path(where), name))
+            except QwqEdgeError as exc:
+                notes.append(f"library source {name!r} is left out: {exc}")
+    return notes
+
+
+def human(n: int) -> str:
+    """84213 → "84k": a count for the status bar."""
+    if n < 1000:
+        return str(n)
+    if n < 10_000:
+        return f"{n / 1000:.1f}k".replace(".0k", "k")
+    if n < 1_000_000:
+        return f"{n // 1000}k"
+    return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
+
+
+def describe(state: LibraryState) -> str:
+    """The status bar's words for the library: "library: 2 sources · 84k passages"."""
+    if state.counts is None:
+        return "library off"
+    sources, passages = state.counts
+    if sources == 0:
+        return "library empty"
+    plural = "" if sources == 1 else "s"
+    return f"library: {sources} source{plural} · {human(passages)} passages"
