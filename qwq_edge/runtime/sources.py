@@ -8,6 +8,7 @@ that opens catches up on cache entries it has not seen (packs, bundles, older ca
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
 from qwq_edge.events import ToolResult
 from qwq_edge.library.cached import index_hits, index_response, sync_cache
@@ -102,21 +103,26 @@ def offline_provider(cache: SearchCache | None = None) -> CachedProvider:
     return CachedProvider(None, cache or open_cache(), mode="offline")
 
 
-def web_part(provider: SearchProvider | None) -> CachedProvider | None:
-    """The cached web search inside ``provider`` (itself, or a part of a fan-out)."""
-    if isinstance(provider, CachedProvider):
+P = TypeVar("P")
+
+
+def _part(provider: SearchProvider | None, kind: type[P]) -> P | None:
+    """``provider`` itself, or its part of that kind when it is a fan-out."""
+    if isinstance(provider, kind):
         return provider
     if isinstance(provider, FanoutProvider):
-        return next((p for p in provider.parts if isinstance(p, CachedProvider)), None)
+        return next((p for p in provider.parts if isinstance(p, kind)), None)
     return None
+
+
+def web_part(provider: SearchProvider | None) -> CachedProvider | None:
+    """The cached web search inside ``provider``."""
+    return _part(provider, CachedProvider)
 
 
 def library_part(provider: SearchProvider | None) -> LibraryProvider | None:
-    if isinstance(provider, LibraryProvider):
-        return provider
-    if isinstance(provider, FanoutProvider):
-        return next((p for p in provider.parts if isinstance(p, LibraryProvider)), None)
-    return None
+    """The library inside ``provider``."""
+    return _part(provider, LibraryProvider)
 
 
 def cache_of(provider: SearchProvider | None) -> SearchCache | None:

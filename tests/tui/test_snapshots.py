@@ -124,18 +124,23 @@ def utc() -> Iterator[None]:
     time.tzset()
 
 
+async def open_first_session(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    """Open the newest session in the sidebar, as a click would."""
+    steady(app)
+    await wait_idle(app, pilot)
+    view = app.query_one("#sessions", ListView)
+    view.index = 0
+    view.action_select_cursor()
+    await pilot.pause(0.3)
+
+
 def test_past_session_with_its_sources(snap_compare, tmp_path, utc) -> None:  # type: ignore[no-untyped-def]
     journal = Journal(tmp_path / "j.sqlite3")
     record_session(journal, "gold", "What is gold at?", 1_700_000_000.0)
     app, _, _ = make_app(["ok<|im_end|>"], journal=journal)
 
     async def run(pilot) -> None:  # type: ignore[no-untyped-def]
-        steady(app)
-        await wait_idle(app, pilot)
-        view = app.query_one("#sessions", ListView)
-        view.index = 0
-        view.action_select_cursor()
-        await pilot.pause(0.3)
+        await open_first_session(app, pilot)
         assert app.query_one(SourcesView).display  # the sources panel is on screen
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run)
@@ -175,12 +180,7 @@ def test_a_library_source_opened(snap_compare, tmp_path, utc) -> None:  # type: 
     app, _, _ = make_app(["ok<|im_end|>"], journal=journal)
 
     async def run(pilot) -> None:  # type: ignore[no-untyped-def]
-        steady(app)
-        await wait_idle(app, pilot)
-        view = app.query_one("#sessions", ListView)
-        view.index = 0
-        view.action_select_cursor()
-        await pilot.pause(0.3)
+        await open_first_session(app, pilot)
         app.query_one(SourcesView).focus()
         await pilot.press("1")
         for _ in range(100):
