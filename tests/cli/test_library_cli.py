@@ -220,3 +220,31 @@ def test_ctrl_c_stops_indexing_and_the_next_run_resumes(
     assert again.returncode == 0, again.stderr
     assert f"many: indexed — {12000 - kept} new, 0 changed, {kept} unchanged" in again.stdout
     assert documents() == 12000
+
+
+@pytest.mark.model
+def test_an_online_answer_is_found_offline_by_a_differently_worded_question(
+    isolated_home: Path, tavily: TavilyServer
+) -> None:
+    env = cli_env(isolated_home, TAVILY_API_KEY="tvly-TEST-KEY", QWQ_EDGE_TAVILY_URL=tavily.url)
+    common = ["--json", "--min-searches", "1", "--seed", "0", "--temperature", "0",
+              "--max-tokens", "120", "--n-ctx", "4096"]  # fmt: skip
+
+    def ask(*args: str) -> list[dict[str, Any]]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "qwq_edge", "ask", *common, *args],
+            capture_output=True, text=True, env=env, timeout=300,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        return [json.loads(line) for line in proc.stdout.splitlines()]
+
+    online = ask("Who won the 2022 FIFA World Cup?")
+    first = next(e for e in online if e["type"] == "tool_result")
+    assert first["hits"] and {h["origin"] for h in first["hits"]} == {"web"}
+    served = len(tavily.queries)
+    offline = ask("--offline", "Which country beat France on penalties in Lusail?")
+    result = next(e for e in offline if e["type"] == "tool_result")
+    assert len(tavily.queries) == served  # offline: the server heard nothing more
+    assert result["query"] != first["query"]  # another query: the cache alone would miss
+    urls = {h["url"]: h["origin"] for h in result["hits"]}
+    assert urls.get("https://example.com/world-cup-2022") == "cache"
