@@ -33,6 +33,7 @@ KvType = Literal["f16", "q8_0", "q4_0"]
 KvSetting = Literal["auto", "f16", "q8_0", "q4_0"]
 SearchDepth = Literal["basic", "advanced"]
 WebSearch = Literal["tavily", "searxng"]
+LibraryMode = Literal["hybrid", "bm25", "semantic"]
 
 
 def opt(
@@ -128,6 +129,14 @@ class Settings:
     sources: str = opt("auto", "where searches go: web, library or web,library", flag="--sources")
     library_folders: str = opt(
         "", f"document folders for the library (separated by {os.pathsep!r})"
+    )
+    library_mode: LibraryMode = opt(
+        "hybrid", "how the library ranks: hybrid (words and meaning), bm25 or semantic"
+    )
+    embedding_model: str | None = opt(
+        None,
+        "the library's embedding model: a catalog name or a .gguf (default all-minilm-l6-v2)",
+        env="QWQ_EDGE_EMBEDDING_MODEL",
     )
     results_per_origin: int = opt(
         3, "most results one origin (web, cache, zim, file) gives a search", min=1

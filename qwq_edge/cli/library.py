@@ -33,9 +33,13 @@ def register(sub: Any) -> None:
     ls.add_parser("rm", help="remove a source (its files are not touched)").add_argument("name")
     re = ls.add_parser("reindex", help="pick up new, changed and deleted files")
     re.add_argument("name", nargs="?", help="one source (default: every folder)")
+    ls.add_parser("embed", help="give every passage a vector, for search by meaning")
     se = ls.add_parser("search", help="ranked passages for a query, with their origins")
     se.add_argument("query")
     se.add_argument("--limit", type=int, default=8)
+    se.add_argument(
+        "--mode", choices=["hybrid", "bm25", "semantic"], help="default: hybrid where vectors exist"
+    )
     se.add_argument("--json", action="store_true", help="one JSON object per line")
     lib.set_defaults(handler=cmd_library)
 
@@ -67,7 +71,9 @@ def cmd_library(args: argparse.Namespace) -> int:
         if args.action == "reindex":
             return _reindex(library, args.name)
         if args.action == "search":
-            return _search(library, args.query, args.limit, args.json)
+            return _search(args.query, args.limit, args.json, args.mode)
+        if args.action == "embed":
+            return _embed(library)
         _list(library)
         return 0
     finally:
@@ -125,7 +131,9 @@ def _index(library: Library, name: str, root: Path) -> int:
         bar.close()
     assert added.report is not None
     _say(name, added.report)
-    return EXIT_INTERRUPTED if added.report.stopped else 0
+    if added.report.stopped:
+        return EXIT_INTERRUPTED
+    return _embed(library)
 
 
 def _say(name: str, r: IndexReport) -> None:
@@ -147,6 +155,9 @@ def _list(library: Library) -> None:
     if not sources:
         print("the library is empty; add a folder or a .zim with `qwq-edge library add PATH`")
         return
+    from qwq_edge.library.semantic import counts
+
+    embedded, total = counts(library)
     print(f"{'NAME':<20} {'KIND':<7} {'DOCUMENTS':>10} {'PASSAGES':>10} {'SIZE':>9}  INDEXED")
     for s in sources:
         print(
@@ -154,6 +165,7 @@ def _list(library: Library) -> None:
             f"{'-' if s.kind == 'zim' else format(s.passages, ','):>10} "
             f"{_size(s.bytes):>9}  {_when(s)}"
         )
+    print(f"vectors for search by meaning: {embedded:,}/{total:,} passages")
 
 
 def _when(s: SourceInfo) -> str:
@@ -172,18 +184,44 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
-def _search(library: Library, query: str, limit: int, as_json: bool) -> int:
-    from qwq_edge.library.provider import library_provider
-    from qwq_edge.paths import paths
+def _embed(library: Library) -> int:
+    """Vectors for the passages that have none (Ctrl+C stops; the next run goes on). A
+    missing model is one line, not a failure: the library still answers by words."""
+    from tqdm import tqdm
+
+    from qwq_edge import runtime
+    from qwq_edge.runtime.library import embed
+
+    stop = threading.Event()
+    bar = tqdm(unit=" passages", desc="embedding", file=sys.stderr, disable=None, leave=False)
+
+    def progress(done: int, total: int) -> None:
+        bar.total, bar.n = total, done
+        bar.refresh()
+
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    try:
+        line = embed(library, runtime.load_settings(), progress=progress, stop=stop)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        bar.close()
+    if line is not None:
+        print(line)
+    return EXIT_INTERRUPTED if stop.is_set() else 0
+
+
+def _search(query: str, limit: int, as_json: bool, mode: str | None) -> int:
+    from qwq_edge import runtime
     from qwq_edge.text import printable
 
-    provider = library_provider(paths().library)
+    overrides = {"library_mode": mode} if mode else None
+    settings = runtime.load_settings(overrides)
+    provider = runtime.open_library(settings=settings)
     for note in provider.notes:
         print(f"qwq-edge: note: {note}", file=sys.stderr)
     try:
-        hits = (
-            provider.search(query, max_results=limit).hits if provider.unavailable() is None else ()
-        )
+        usable = provider.unavailable() is None
+        hits = provider.search(query, max_results=limit).hits if usable else ()
     finally:
         provider.close()
     if not hits:

@@ -9,11 +9,12 @@ rarer terms first (DESIGN.md §10).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -34,7 +35,8 @@ WEIGHTS = (6.0, 2.0, 1.0)
 SNIPPET_TOKENS = 48
 DF_CAP = 4000  # a term in this many passages or more is too common to rank anything
 _SEARCH = (
-    f"SELECT title, heading, uri, origin, bm25(passages, {', '.join(map(str, WEIGHTS))}) r,"
+    "SELECT rowid id, title, heading, uri, origin,"
+    f" bm25(passages, {', '.join(map(str, WEIGHTS))}) r,"
     f" snippet(passages, 2, '', '', '…', {SNIPPET_TOKENS}) s"
     " FROM passages WHERE passages MATCH ? ORDER BY r LIMIT ?"
 )
@@ -73,6 +75,8 @@ MIGRATIONS = [
         tokenize = 'porter unicode61 remove_diacritics 2'
     )
     """,
+    # Passage vectors for semantic search (library/semantic.py): float16, unit length.
+    "CREATE TABLE vectors (chunk INTEGER PRIMARY KEY, vec BLOB NOT NULL)",
 ]
 
 _STOP_TEXT = """a about above after again against all am an and any are as at be because been before
@@ -154,6 +158,12 @@ class Library:
 
     def close(self) -> None:
         self._conn.close()
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[sqlite3.Connection]:
+        """The connection, held for the caller alone (library/semantic.py's queries)."""
+        with self._lock:
+            yield self._conn
 
     # -- sources ---------------------------------------------------------------------
 
@@ -270,6 +280,9 @@ class Library:
     def _drop(self, ids: list[int]) -> None:
         for doc in ids:
             self._conn.execute(
+                "DELETE FROM vectors WHERE chunk IN (SELECT id FROM chunks WHERE doc = ?)", (doc,)
+            )
+            self._conn.execute(
                 "DELETE FROM passages WHERE rowid IN (SELECT id FROM chunks WHERE doc = ?)", (doc,)
             )
             self._conn.execute("DELETE FROM chunks WHERE doc = ?", (doc,))
@@ -287,6 +300,27 @@ class Library:
         passages holding the rarest term come first, ranked by every term, and the plain
         OR of the terms fills the rest. Terms in most passages are left out of both: they
         rank nothing and make bm25 read long doclists."""
+        best: dict[str, sqlite3.Row] = {}
+        for r in self._rows(query, limit * 4, limit):  # one passage per source: its best
+            best.setdefault(r["uri"], r)
+        return [
+            SearchHit(
+                title=_label(r["title"], r["heading"]),
+                url=r["uri"],
+                content=r["s"],
+                score=round(-r["r"] / (1.0 - r["r"]), 6),  # bm25 is negative: better is lower
+                origin=r["origin"],
+            )
+            for r in list(best.values())[:limit]
+        ]
+
+    def ranked(self, query: str, n: int) -> list[int]:
+        """The ids of the ``n`` best passages by bm25 (the lexical half of hybrid search)."""
+        return [int(r["id"]) for r in self._rows(query, n, n)]
+
+    def _rows(self, query: str, n: int, sources: int) -> list[sqlite3.Row]:
+        """Up to ``n`` passages, best first; the second pass runs only while fewer than
+        ``sources`` documents were found."""
         words = terms(query)
         if not words:
             return []
@@ -303,25 +337,17 @@ class Library:
                 if len(useful) > 1:
                     exprs.insert(0, f'"{rarest}" AND ({_or(useful)})')
                 rows: list[sqlite3.Row] = []
+                seen: set[int] = set()
                 for expr in exprs:
-                    rows += self._conn.execute(_SEARCH, (expr, limit * 4)).fetchall()
-                    if len({r["uri"] for r in rows}) >= limit:
+                    for r in self._conn.execute(_SEARCH, (expr, n)).fetchall():
+                        if r["id"] not in seen:
+                            seen.add(r["id"])
+                            rows.append(r)
+                    if len({r["uri"] for r in rows}) >= sources:
                         break
             except sqlite3.DatabaseError as exc:
                 raise LibraryError(f"the library index could not be searched ({exc})") from None
-        best: dict[str, sqlite3.Row] = {}
-        for r in rows:  # one passage per source: the best-ranked one
-            best.setdefault(r["uri"], r)
-        return [
-            SearchHit(
-                title=_label(r["title"], r["heading"]),
-                url=r["uri"],
-                content=r["s"],
-                score=round(-r["r"] / (1.0 - r["r"]), 6),  # bm25 is negative: better is lower
-                origin=r["origin"],
-            )
-            for r in list(best.values())[:limit]
-        ]
+        return rows[:n]
 
     def _frequency(self, word: str) -> int:
         """Passages holding ``word`` (through the index's own tokenizer and stemmer),

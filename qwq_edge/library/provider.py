@@ -16,6 +16,7 @@ from qwq_edge.events import SearchHit
 from qwq_edge.library import zim
 from qwq_edge.library.index import Library
 from qwq_edge.library.passages import Passage
+from qwq_edge.library.semantic import Meaning
 from qwq_edge.search.base import SearchResponse
 from qwq_edge.search.fanout import merge
 
@@ -51,6 +52,7 @@ class LibraryProvider:
     library: Library | None
     archives: list[zim.ZimArchive] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # why parts of the library are missing
+    meaning: Meaning | None = None  # search by meaning too (None: bm25 only)
     name: str = NAME
 
     def unavailable(self) -> str | None:
@@ -65,9 +67,12 @@ class LibraryProvider:
         hits: list[SearchHit] = []
         try:
             if self.library is not None:
-                hits += self.library.search(query, max_results)
+                found = self.meaning.search(query, max_results) if self.meaning else None
+                hits += found if found is not None else self.library.search(query, max_results)
         except LibraryError as exc:
             raise SearchError(str(exc), "library") from None
+        if self.meaning is not None and self.meaning.note and self.meaning.note not in self.notes:
+            self.notes.append(self.meaning.note)
         for archive in list(self.archives):
             try:
                 hits += archive.search(query, max_results)

@@ -17,6 +17,7 @@ from qwq_edge.runtime.continuing import (
 )
 from qwq_edge.runtime.sources import (
     cache_of,
+    embedding_model_path,
     index_imported,
     library_part,
     make_provider,
@@ -34,6 +35,7 @@ __all__ = [
     "build_agent",
     "cache_of",
     "continue_session",
+    "embedding_model_path",
     "index_imported",
     "library_part",
     "load_engine",

@@ -9,10 +9,13 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from qwq_edge.engine.embedding import Embedder
 from qwq_edge.errors import LibraryError
 from qwq_edge.library import zim
 from qwq_edge.library.folders import IndexReport, Progress, index_folder
 from qwq_edge.library.index import Library
+from qwq_edge.library.semantic import counts, embed_pending
+from qwq_edge.runtime.sources import embedding_model_path
 from qwq_edge.settings import Settings, library_folders
 
 
@@ -79,3 +82,32 @@ def configured_folders(library: Library, settings: Settings) -> list[str]:
             library.add_source(folder.name, "folder", str(folder.resolve()))
             added.append(folder.name)
     return added
+
+
+def embed(
+    library: Library,
+    settings: Settings,
+    *,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> str | None:
+    """Give every passage without a vector one (after indexing; resumable). Returns one
+    line for the user, or None when there was nothing to do."""
+    if settings.library_mode == "bm25":
+        return None
+    done, total = counts(library)
+    if done >= total:
+        return None
+    path = embedding_model_path(settings)
+    if not path.is_file():
+        return (
+            f"no vectors made: the embedding model {path} is missing; the library searches by words"
+        )
+    model = Embedder(path, threads=settings.threads)
+    try:
+        report = embed_pending(library, model, progress=progress, stop=stop)
+    finally:
+        model.close()
+    rate = report.embedded / report.seconds if report.seconds else 0.0
+    state = "stopped; `qwq-edge library embed` goes on" if report.stopped else "done"
+    return f"vectors: {done + report.embedded:,}/{total:,} passages ({state}; {rate:.1f}/s)"

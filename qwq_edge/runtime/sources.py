@@ -8,12 +8,18 @@ that opens catches up on cache entries it has not seen (packs, bundles, older ca
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TypeVar
 
+from qwq_edge.engine.embedding import Embedder
+from qwq_edge.errors import ConfigError
 from qwq_edge.events import ToolResult
 from qwq_edge.library.cached import index_hits, index_response, sync_cache
+from qwq_edge.library.index import Library
 from qwq_edge.library.provider import LibraryProvider, library_provider
-from qwq_edge.paths import Paths, paths
+from qwq_edge.library.semantic import Meaning, counts
+from qwq_edge.models import catalog
+from qwq_edge.paths import Paths, paths, test_models_dir
 from qwq_edge.search.base import SearchProvider
 from qwq_edge.search.cache import CachedProvider, CacheMode, SearchCache
 from qwq_edge.search.fanout import FanoutProvider
@@ -43,11 +49,65 @@ def web_provider(settings: Settings) -> SearchProvider:
     )
 
 
-def open_library(where: Paths | None = None, cache: SearchCache | None = None) -> LibraryProvider:
-    """The library and its archives, caught up with ``cache``."""
+EMBEDDING_MODEL = "all-minilm-l6-v2"
+EMBEDDING_FILE = "all-MiniLM-L6-v2.f16.gguf"  # what `make run` converts into the model cache
+
+
+def embedding_model_path(settings: Settings, where: Paths | None = None) -> Path:
+    """The embedding model: ``embedding_model`` as a path or a catalog name, else the
+    catalog's all-MiniLM-L6-v2, else the copy `make run` converted."""
+    spec = settings.embedding_model
+    if spec and (spec.endswith(".gguf") or "/" in spec):
+        return Path(spec).expanduser()
+    try:
+        model, quant = catalog.find(spec or EMBEDDING_MODEL, where)
+        path = catalog.local_path(model, quant, where)
+    except ConfigError:
+        if spec:
+            raise
+        path = test_models_dir() / EMBEDDING_FILE
+    return path if path.is_file() or spec else test_models_dir() / EMBEDDING_FILE
+
+
+def meaning_for(library: Library, settings: Settings, where: Paths | None = None) -> Meaning:
+    """Semantic search for ``library``, its model loaded on the first search."""
+    p = where or paths()
+    path = embedding_model_path(settings, p)
+
+    def load() -> Embedder:
+        return Embedder(path, threads=settings.threads, log_path=p.llama_log)
+
+    meaning = Meaning(library, load, settings.library_mode)
+    if settings.library_mode == "bm25":
+        return meaning
+    embedded, total = counts(library)
+    if not path.is_file():
+        meaning.note = (
+            f"searching the library by words only: the embedding model {path} is missing "
+            "(`make run` or `qwq-edge models pull all-minilm-l6-v2` fetches it)"
+        )
+    elif total and not embedded:
+        meaning.note = (
+            "searching the library by words only: its passages have no vectors yet "
+            "(`qwq-edge library embed` makes them)"
+        )
+    return meaning
+
+
+def open_library(
+    where: Paths | None = None,
+    cache: SearchCache | None = None,
+    settings: Settings | None = None,
+) -> LibraryProvider:
+    """The library and its archives, caught up with ``cache``; with ``settings``, searched
+    by meaning too (``library_mode``)."""
     library = library_provider((where or paths()).library)
     if library.library is not None and cache is not None:
         sync_cache(library.library, cache)
+    if library.library is not None and settings is not None:
+        library.meaning = meaning_for(library.library, settings, where)
+        if library.meaning.note:
+            library.notes.append(library.meaning.note)
     return library
 
 
@@ -73,7 +133,7 @@ def make_provider(
     """The sources the settings ask for (``sources``), behind one provider."""
     names = source_set(settings)
     cache = cache or open_cache(where)
-    library = open_library(where, cache)
+    library = open_library(where, cache, settings)
     parts: list[SearchProvider] = []
     if "web" in names:
         mode: CacheMode = (

@@ -26,7 +26,8 @@ from textual.widgets import Button, Input, Label, ProgressBar, Static
 from qwq_edge.errors import QwqEdgeError
 from qwq_edge.library.index import Library, SourceInfo
 from qwq_edge.paths import paths
-from qwq_edge.runtime.library import add_source
+from qwq_edge.runtime import load_settings
+from qwq_edge.runtime.library import add_source, embed
 
 Work = Callable[[], str]  # runs on the worker thread; returns what to tell the user
 PROGRESS_SECONDS = 0.1  # at most this often a progress message (a walk reports per file)
@@ -226,9 +227,14 @@ class LibraryPanel(Vertical):
         bar.update(total=None, progress=0)
         bar.display = True
 
+        settings = load_settings()
+
         def work() -> str:
             added = add_source(library, Path(raw), name, progress=self._report, stop=stop)
-            return added.summary()
+            if stop.is_set():
+                return added.summary()
+            vectors = embed(library, settings, progress=self._report, stop=stop)
+            return added.summary() + (f"; {vectors}" if vectors else "")
 
         self.start(work, changes=True)
 
