@@ -131,7 +131,9 @@ class Settings:
         "", f"document folders for the library (separated by {os.pathsep!r})"
     )
     library_mode: LibraryMode = opt(
-        "hybrid", "how the library ranks: hybrid (words and meaning), bm25 or semantic"
+        "hybrid",
+        "how the library ranks: hybrid (words and meaning), bm25 or semantic",
+        env="QWQ_EDGE_LIBRARY_MODE",
     )
     embedding_model: str | None = opt(
         None,

@@ -42,6 +42,9 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # huggingface_hub writes caches there
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    # Words only unless a test asks for meaning: `library add` would otherwise start a
+    # detached embedder that outlives the test (tests/library/test_semantic.py opts in).
+    monkeypatch.setenv("QWQ_EDGE_LIBRARY_MODE", "bm25")
     return home
 
 

@@ -33,7 +33,8 @@ def register(sub: Any) -> None:
     ls.add_parser("rm", help="remove a source (its files are not touched)").add_argument("name")
     re = ls.add_parser("reindex", help="pick up new, changed and deleted files")
     re.add_argument("name", nargs="?", help="one source (default: every folder)")
-    ls.add_parser("embed", help="give every passage a vector, for search by meaning")
+    em = ls.add_parser("embed", help="give every passage a vector, for search by meaning")
+    em.add_argument("--background", action="store_true", help=argparse.SUPPRESS)
     se = ls.add_parser("search", help="ranked passages for a query, with their origins")
     se.add_argument("query")
     se.add_argument("--limit", type=int, default=8)
@@ -73,7 +74,7 @@ def cmd_library(args: argparse.Namespace) -> int:
         if args.action == "search":
             return _search(args.query, args.limit, args.json, args.mode)
         if args.action == "embed":
-            return _embed(library)
+            return _embed(library, quiet=args.background)
         _list(library)
         return 0
     finally:
@@ -133,7 +134,15 @@ def _index(library: Library, name: str, root: Path) -> int:
     _say(name, added.report)
     if added.report.stopped:
         return EXIT_INTERRUPTED
-    return _embed(library)
+    from qwq_edge import runtime
+    from qwq_edge.runtime.library import embed_in_background
+
+    if embed_in_background(library, runtime.load_settings()):
+        print(
+            "making vectors for search by meaning in the background (`qwq-edge library list` "
+            "shows how far; the library searches by words meanwhile)"
+        )
+    return 0
 
 
 def _say(name: str, r: IndexReport) -> None:
@@ -184,27 +193,33 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
-def _embed(library: Library) -> int:
+def _embed(library: Library, *, quiet: bool = False) -> int:
     """Vectors for the passages that have none (Ctrl+C stops; the next run goes on). A
-    missing model is one line, not a failure: the library still answers by words."""
+    missing model is one line, not a failure: the library still answers by words.
+    ``quiet``: the detached run that ``library add`` starts (no progress bar)."""
     from tqdm import tqdm
 
     from qwq_edge import runtime
-    from qwq_edge.runtime.library import embed
+    from qwq_edge.runtime.library import embed, embedding_lock
 
-    stop = threading.Event()
-    bar = tqdm(unit=" passages", desc="embedding", file=sys.stderr, disable=None, leave=False)
+    with embedding_lock() as mine:
+        if not mine:
+            print("another qwq-edge is making the library's vectors already")
+            return 0
+        stop = threading.Event()
+        bar = tqdm(unit=" passages", desc="embedding", file=sys.stderr, disable=quiet or None,
+                   leave=False)  # fmt: skip
 
-    def progress(done: int, total: int) -> None:
-        bar.total, bar.n = total, done
-        bar.refresh()
+        def progress(done: int, total: int) -> None:
+            bar.total, bar.n = total, done
+            bar.refresh()
 
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
-    try:
-        line = embed(library, runtime.load_settings(), progress=progress, stop=stop)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        bar.close()
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+        try:
+            line = embed(library, runtime.load_settings(), progress=progress, stop=stop)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            bar.close()
     if line is not None:
         print(line)
     return EXIT_INTERRUPTED if stop.is_set() else 0

@@ -138,6 +138,11 @@ def cmd_pull(spec: str, use: bool) -> int:
 
 def cmd_use(spec: str) -> int:
     model, quant = catalog.find(spec)
+    if model.embedding:
+        raise ConfigError(
+            f"{model.name} is the library's embedding model, not a chat model; set "
+            f'embedding_model = "{model.name}" to use it for search by meaning'
+        )
     path = catalog.local_path(model, quant)
     if not path.is_file():
         raise ConfigError(

@@ -38,6 +38,8 @@ def model_path(settings: Settings, where: Paths | None = None) -> Path:
     p = where or paths()
     if settings.model and not looks_like_path(settings.model):
         model, quant = catalog.find(settings.model, p)
+        if model.embedding:
+            raise ConfigError(f"{model.name} is an embedding model; choose a chat model")
         path = catalog.local_path(model, quant, p)
         if not path.is_file():
             raise ConfigError(

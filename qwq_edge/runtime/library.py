@@ -5,7 +5,11 @@ and the folders named in the config are registered on a reindex.
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +19,7 @@ from qwq_edge.library import zim
 from qwq_edge.library.folders import IndexReport, Progress, index_folder
 from qwq_edge.library.index import Library
 from qwq_edge.library.semantic import counts, embed_pending
+from qwq_edge.paths import Paths, paths
 from qwq_edge.runtime.sources import embedding_model_path
 from qwq_edge.settings import Settings, library_folders
 
@@ -111,3 +116,47 @@ def embed(
     rate = report.embedded / report.seconds if report.seconds else 0.0
     state = "stopped; `qwq-edge library embed` goes on" if report.stopped else "done"
     return f"vectors: {done + report.embedded:,}/{total:,} passages ({state}; {rate:.1f}/s)"
+
+
+LOCK = "library-embed.lock"
+
+
+@contextlib.contextmanager
+def embedding_lock(where: Paths | None = None) -> Iterator[bool]:
+    """Held by the one process that embeds (True), or False when another one already does:
+    two would do the same work twice."""
+    path = (where or paths()).data_dir / LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here; a second embedder only wastes time
+        yield True
+        return
+    with path.open("a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def embed_in_background(library: Library, settings: Settings, where: Paths | None = None) -> bool:
+    """Start a detached `qwq-edge library embed` for the passages without vectors (the
+    library answers by words meanwhile). Returns whether one was started."""
+    if settings.library_mode == "bm25" or not embedding_model_path(settings).is_file():
+        return False
+    done, total = counts(library)
+    if done >= total:
+        return False
+    p = where or paths()
+    p.log_dir.mkdir(parents=True, exist_ok=True)
+    with (p.log_dir / "library-embed.log").open("ab") as log:
+        subprocess.Popen(
+            [sys.executable, "-m", "qwq_edge", "library", "embed", "--background"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+        )  # fmt: skip
+    return True

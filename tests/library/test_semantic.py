@@ -120,3 +120,44 @@ def test_a_missing_or_corrupt_model_falls_back_to_words_once(
     embedded.search("bicycle chain", max_results=3)
     notes = provider_notices(embedded)
     assert sum("by words only" in n for n in notes) == 1
+
+
+def test_library_add_embeds_in_the_background_and_search_uses_meaning(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import subprocess
+    import sys
+    import time
+
+    from tests.support.env import cli_env
+
+    env = cli_env(isolated_home, QWQ_EDGE_LIBRARY_MODE="hybrid")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "qwq_edge", "library", *args],
+            capture_output=True, text=True, env=env, timeout=300,
+        )  # fmt: skip
+
+    added = run("add", str(CORPUS), "--name", "docs")
+    assert added.returncode == 0, added.stderr
+    assert "in the background" in added.stdout
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        listed = run("list").stdout
+        if "vectors for search by meaning: 8/8 passages" in listed:
+            break
+        time.sleep(1)
+    assert "8/8 passages" in listed, listed
+    again = run("embed")
+    assert again.returncode == 0 and again.stdout == ""  # nothing left to do
+    question = "Will my NVIDIA card speed things up?"
+    words = run("search", question, "--json", "--mode", "bm25")
+    hybrid = run("search", question, "--json")
+    assert "by words only" not in hybrid.stderr
+    found = [json.loads(line)["url"] for line in hybrid.stdout.splitlines()]
+    assert found and found[0].endswith("gpu.md")
+    assert not any(
+        json.loads(line)["url"].endswith("gpu.md") for line in words.stdout.splitlines()[:1]
+    )
