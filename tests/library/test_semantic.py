@@ -161,3 +161,38 @@ def test_library_add_embeds_in_the_background_and_search_uses_meaning(
     assert not any(
         json.loads(line)["url"].endswith("gpu.md") for line in words.stdout.splitlines()[:1]
     )
+
+
+def test_offline_ask_finds_a_passage_that_shares_no_word_with_the_question(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from tests.support.env import cli_env
+
+    env = cli_env(isolated_home, QWQ_EDGE_LIBRARY_MODE="hybrid")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "qwq_edge", *args],
+            capture_output=True, text=True, env=env, timeout=300,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    env["QWQ_EDGE_LIBRARY_MODE"] = "bm25"  # index only; then embed in the foreground
+    run("library", "add", str(CORPUS), "--name", "docs")
+    env["QWQ_EDGE_LIBRARY_MODE"] = "hybrid"
+    assert "8/8 passages" in run("library", "embed").stdout
+    proc = run(
+        "ask", "--json", "--offline", "--min-searches", "1", "--seed", "0",
+        "--temperature", "0", "--max-tokens", "120", "--n-ctx", "4096",
+        "Will my NVIDIA card speed things up?",
+    )  # fmt: skip
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    result = next(e for e in events if e["type"] == "tool_result")
+    assert result["error"] is None, result
+    assert any(h["url"].endswith("/gpu.md") for h in result["hits"]), result["hits"]
+    assert "by words only" not in proc.stderr
