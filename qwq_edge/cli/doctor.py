@@ -178,6 +178,44 @@ def library_report(settings: Settings) -> None:
             print(f"  note: {note}")
     finally:
         provider.close()
+    embedding_report(settings)
+
+
+def _rss() -> int:
+    """This process's resident memory in bytes (Linux; 0 elsewhere)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def embedding_report(settings: Settings) -> None:
+    """The embedding model for search by meaning: where it is, and the memory it takes
+    once loaded (measured by loading it)."""
+    from qwq_edge.engine.embedding import Embedder
+    from qwq_edge.runtime import embedding_model_path
+
+    if settings.library_mode == "bm25":
+        print("  search by meaning: off (library_mode = bm25)")
+        return
+    path = embedding_model_path(settings)
+    if not path.is_file():
+        print(f"  search by meaning: off, {path} is missing (`make run` fetches it)")
+        return
+    before = _rss()
+    try:
+        model = Embedder(path, threads=settings.threads)
+    except QwqEdgeError as exc:
+        print(f"  search by meaning: off, {exc}")
+        return
+    added = _rss() - before
+    model.close()
+    size = path.stat().st_size / 2**20
+    ram = f"{added / 2**20:.0f} MiB of RAM when loaded" if added > 0 else "RAM not measured here"
+    print(f"  embedding model: {path.name} ({size:.0f} MiB, {model.dims} dimensions; {ram})")
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
