@@ -196,6 +196,7 @@ def embedding_report(settings: Settings) -> None:
     """The embedding model for search by meaning: where it is, and the memory it takes
     once loaded (measured by loading it)."""
     from qwq_edge.engine.embedding import Embedder
+    from qwq_edge.paths import paths
     from qwq_edge.runtime import embedding_model_path
 
     if settings.library_mode == "bm25":
@@ -207,7 +208,7 @@ def embedding_report(settings: Settings) -> None:
         return
     before = _rss()
     try:
-        model = Embedder(path, threads=settings.threads)
+        model = Embedder(path, threads=settings.threads, log_path=paths().llama_log)
     except QwqEdgeError as exc:
         print(f"  search by meaning: off, {exc}")
         return

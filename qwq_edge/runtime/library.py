@@ -108,7 +108,7 @@ def embed(
         return (
             f"no vectors made: the embedding model {path} is missing; the library searches by words"
         )
-    model = Embedder(path, threads=settings.threads)
+    model = Embedder(path, threads=settings.threads, log_path=paths().llama_log)
     try:
         report = embed_pending(library, model, progress=progress, stop=stop)
     finally:
