@@ -1,6 +1,7 @@
 """The bench's library section: FTS5 query latency, ZIM search latency, indexing throughput
 through the real folder walk, the index's size against its text, and retrieval quality on
-made-up facts asked about in other words. No model is involved (``bench --library-only``).
+made-up facts asked about in other words; then search by meaning (``bench.meaning``), with
+the small embedding model only, never a chat model (``bench --library-only``).
 
 Everything runs in a temporary folder on corpora from ``qwq_edge.bench.corpus``; each
 measure returns a plain dict (the JSON keeps them) and ``rows`` turns them into the table.
@@ -18,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from qwq_edge.bench import meaning
 from qwq_edge.bench.corpus import Babble, build_zim, retrieval_corpus, write_pdf
 from qwq_edge.bench.report import Row
 from qwq_edge.events import SearchHit
@@ -44,11 +46,12 @@ class Sizes:
     text_files: int = 10_000  # half .txt, half .md, a few passages each
     pdf_files: int = 100
     pdf_pages: int = 20  # per PDF
+    embedded: int = 0  # passages embedded for throughput; 0: no search-by-meaning measures
 
 
-FULL = Sizes()
+FULL = Sizes(embedded=200)
 QUICK = Sizes(passages=10_000, queries=50, zim_articles=1_000, text_files=1_000, pdf_files=10,
-              pdf_pages=10)  # fmt: skip
+              pdf_pages=10, embedded=50)  # fmt: skip
 
 
 def progress(what: str) -> None:
@@ -234,6 +237,8 @@ def measure(sizes: Sizes, seed: int = 7) -> Result:
         out["zim"] = zim_latency(tmp, sizes, Babble(seed + 1))
         out["indexing"] = indexing(tmp, sizes, Babble(seed + 2))
         out["retrieval"] = retrieval(tmp)
+        if sizes.embedded:  # on the FTS index above, the same seed for queries in its words
+            out["meaning"] = meaning.measure(tmp, tmp / "fts.sqlite", Babble(seed), sizes.embedded)
     out["seconds"] = time.perf_counter() - t0
     return out
 
@@ -299,7 +304,7 @@ def rows(results: Result) -> list[Row]:
             row.goal, row.met = f"≥ {TOP5_GOAL:.0%}", top5 >= 100 * TOP5_GOAL
         out.append(row)
         out.append(Row(f"answer first, {label}", loop, top1, unit="%"))
-    return out
+    return out + (meaning.rows(results["meaning"]) if "meaning" in results else [])
 
 
 def misses(results: Result) -> list[str]:

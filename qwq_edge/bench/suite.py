@@ -22,7 +22,7 @@ from typing import Any
 
 from qwq_edge import __version__
 from qwq_edge.agent.loop import Agent
-from qwq_edge.bench import library, loops
+from qwq_edge.bench import library, loops, meaning
 from qwq_edge.bench.continuing import ContinueMeasures
 from qwq_edge.bench.fixtures import RESEARCH, STORY, FixtureSearch, NoSearch, Recording
 from qwq_edge.bench.micro import MicroMeasures
@@ -255,6 +255,9 @@ def _library_table(rows: list[Row], results: dict[str, Any]) -> None:
     if missed:
         print("\nretrieval, answers not ranked first:")
         print("\n".join(f"  {line}" for line in missed))
+    if "quality" in results.get("meaning", {}):
+        print("\nsearch by meaning, paraphrase questions not ranked first:")
+        print("\n".join(f"  {line}" for line in meaning.misses(results["meaning"])))
 
 
 def _finish(rows: list[Row], target: Path, data: dict[str, Any]) -> int:

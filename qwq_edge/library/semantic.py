@@ -27,6 +27,8 @@ from qwq_edge.library.index import Library
 Mode = Literal["bm25", "semantic", "hybrid"]
 RRF_K = 60  # reciprocal-rank fusion's constant (Cormack et al.; the issue measured k = 60)
 DEPTH = 50  # each ranking contributes its top 50
+SEMANTIC_MARGIN = 0.10  # the vectors' votes: passages within this cosine of the best
+LEXICAL_MARGIN = 0.15  # bm25's votes: passages within this cosine of the best
 BATCH = 32
 SNIPPET_WORDS = 60
 
@@ -110,13 +112,15 @@ class VectorIndex:
         self.library = library
         self._ids = np.zeros(0, dtype=np.int64)
         self._matrix = np.zeros((0, 0), dtype=np.float32)
-        self._loaded = -1
+        self._loaded: tuple[int, int] = (-1, -1)
         self._lock = threading.Lock()
 
     def _refresh(self) -> None:
         with self.library.locked() as conn:
-            n = int(conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0])
-            if n == self._loaded:
+            # Cheap: another connection's commit bumps data_version, this one's own writes
+            # bump total_changes (a COUNT(*) over 100k vectors took 18 ms a query).
+            version = (conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
+            if version == self._loaded:
                 return
             rows = conn.execute("SELECT chunk, vec FROM vectors ORDER BY chunk").fetchall()
         self._ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -127,7 +131,7 @@ class VectorIndex:
         self._matrix = (
             np.frombuffer(blob, dtype=np.float16).reshape(len(rows), dims).astype(np.float32)
         )
-        self._loaded = n
+        self._loaded = version
 
     def top(self, query: npt.NDArray[np.float32], n: int) -> list[tuple[int, float]]:
         """The ``n`` passages closest to the unit vector ``query``: (id, cosine)."""
@@ -140,6 +144,18 @@ class VectorIndex:
         best = np.argpartition(-scores, k - 1)[:k]
         best = best[np.argsort(-scores[best])]
         return [(int(self._ids[i]), float(scores[i])) for i in best]
+
+    def cosines(self, ids: list[int], query: npt.NDArray[np.float32]) -> dict[int, float]:
+        """The cosine of each passage in ``ids`` that has a vector (others are left out)."""
+        with self._lock:
+            self._refresh()
+            if not len(self._ids) or not ids:
+                return {}
+            want = np.asarray(ids, dtype=np.int64)
+            at = np.clip(np.searchsorted(self._ids, want), 0, len(self._ids) - 1)
+            found = self._ids[at] == want
+            scores = self._matrix[at[found]] @ query.astype(np.float32)
+        return {int(i): float(c) for i, c in zip(want[found], scores, strict=True)}
 
     def __len__(self) -> int:
         with self._lock:
@@ -168,8 +184,21 @@ def search(
     """The best passages by meaning ("semantic") or by words and meaning ("hybrid"), one
     per source, shaped like the bm25 hits."""
     qvec = model.embed([query])[0]
-    near = [pid for pid, _ in vectors.top(qvec, DEPTH)]
-    ranking = fuse(library.ranked(query, DEPTH), near) if mode == "hybrid" else fuse(near)
+    near = vectors.top(qvec, DEPTH)
+    if mode == "semantic" or not near:
+        ranking = fuse([pid for pid, _ in near])
+    else:
+        # Each ranking votes only for passages close in meaning to the best match: a passage
+        # that merely shares a common word ("model", "reply") must not outvote the one that
+        # answers a question asked in other words. Measured on the bench's 30 paraphrase and
+        # 20 name questions: top 5 went from 18/30 and 20/20 (plain fusion) to 30/30, 20/20.
+        best = near[0][1]
+        meaning = [pid for pid, cos in near if cos >= best - SEMANTIC_MARGIN]
+        lexical = library.ranked(query, DEPTH)
+        cos = vectors.cosines(lexical, qvec)
+        # A passage not embedded yet (embedding runs in the background) keeps its vote.
+        lexical = [pid for pid in lexical if cos.get(pid, best) >= best - LEXICAL_MARGIN]
+        ranking = fuse(lexical, meaning)
     if not ranking:
         return []
     top = ranking[0][1]
@@ -185,13 +214,13 @@ def search(
             )
         }
     hits: dict[str, SearchHit] = {}
-    words = {w.casefold() for w in query.split()}
+    asked = {w.casefold() for w in query.split()}
     for pid, score in ranking:
         r = rows.get(pid)
         if r is None or r[4] in hits:
             continue
         title = f"{r[1]} › {r[2]}" if r[2] and r[2] != r[1] else r[1]
-        hits[r[4]] = SearchHit(title, r[4], _snippet(r[3], words), round(score / top, 6), r[5])
+        hits[r[4]] = SearchHit(title, r[4], _snippet(r[3], asked), round(score / top, 6), r[5])
         if len(hits) >= limit:
             break
     return list(hits.values())
