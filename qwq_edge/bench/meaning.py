@@ -12,7 +12,6 @@ Without the embedding model every measure is skipped, with the reason in the tab
 
 from __future__ import annotations
 
-import importlib
 import random
 import sqlite3
 import statistics
@@ -34,7 +33,7 @@ from qwq_edge.events import SearchHit
 from qwq_edge.library.index import Document, Library
 from qwq_edge.library.passages import passages
 from qwq_edge.library.semantic import BATCH, DEPTH, Embeds, VectorIndex, embed_pending, search
-from qwq_edge.models.hardware import default_threads
+from qwq_edge.models.hardware import default_threads, rss
 from qwq_edge.runtime import embedding_model_path
 from qwq_edge.settings import Settings
 
@@ -49,22 +48,6 @@ Result = dict[str, Any]
 
 def progress(what: str) -> None:
     print(f"bench: library: {what} …", file=sys.stderr, flush=True)
-
-
-def rss() -> int | None:
-    """This process's resident memory in bytes: /proc on Linux, psutil elsewhere when it is
-    installed, else None (the rows then say it was not measured)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        psutil: Any = importlib.import_module("psutil")
-    except ImportError:
-        return None
-    return int(psutil.Process().memory_info().rss)
 
 
 def _grew(before: int | None, after: int | None) -> int | None:

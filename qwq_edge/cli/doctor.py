@@ -181,21 +181,11 @@ def library_report(settings: Settings) -> None:
     embedding_report(settings)
 
 
-def _rss() -> int:
-    """This process's resident memory in bytes (Linux; 0 elsewhere)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
 def embedding_report(settings: Settings) -> None:
     """The embedding model for search by meaning: where it is, and the memory it takes
     once loaded (measured by loading it)."""
     from qwq_edge.engine.embedding import Embedder
+    from qwq_edge.models.hardware import rss
     from qwq_edge.paths import paths
     from qwq_edge.runtime import embedding_model_path
 
@@ -206,13 +196,14 @@ def embedding_report(settings: Settings) -> None:
     if not path.is_file():
         print(f"  search by meaning: off, {path} is missing (`make run` fetches it)")
         return
-    before = _rss()
+    before = rss()
     try:
         model = Embedder(path, threads=settings.threads, log_path=paths().llama_log)
     except QwqEdgeError as exc:
         print(f"  search by meaning: off, {exc}")
         return
-    added = _rss() - before
+    after = rss()
+    added = after - before if after is not None and before is not None else 0
     model.close()
     size = path.stat().st_size / 2**20
     ram = f"{added / 2**20:.0f} MiB of RAM when loaded" if added > 0 else "RAM not measured here"

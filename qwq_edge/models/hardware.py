@@ -7,6 +7,7 @@ chips (published peak figures), or are measured for system RAM with a large copy
 
 from __future__ import annotations
 
+import importlib
 import os
 import platform
 import re
@@ -14,6 +15,8 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from qwq_edge.models.fit import GiB, Memory
 
@@ -224,3 +227,19 @@ def can_offload() -> bool:
     except ImportError:
         return False
     return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def rss() -> int | None:
+    """This process's resident memory in bytes: /proc on Linux, psutil elsewhere when it is
+    installed, else None (the caller says it was not measured)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        psutil: Any = importlib.import_module("psutil")
+    except ImportError:
+        return None
+    return int(psutil.Process().memory_info().rss)
