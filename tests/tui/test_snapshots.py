@@ -131,7 +131,11 @@ async def open_first_session(app, pilot) -> None:  # type: ignore[no-untyped-def
     view = app.query_one("#sessions", ListView)
     view.index = 0
     view.action_select_cursor()
-    await pilot.pause(0.3)
+    for _ in range(100):  # the session is rebuilt from its journal: wait for its sources
+        await pilot.pause(0.05)
+        if app.query(SourcesView):
+            break
+    await pilot.pause(0.2)
 
 
 def test_past_session_with_its_sources(snap_compare, tmp_path, utc) -> None:  # type: ignore[no-untyped-def]
