@@ -162,11 +162,10 @@ class Agent:
             segments = self.format.follow_up(question, pctx)
         tokens += self._tokens(segments, bos=first)
         n_ctx = self.engine.info.n_ctx
-        if len(self.context) + len(tokens) + self.settings.answer_reserve > n_ctx:
+        reserve = self.settings.answer_reserve
+        if len(self.context) + len(tokens) + reserve > n_ctx:
             raise TurnOver(
-                "context_full",
-                f"this question does not fit: {len(self.context)} of {n_ctx} context tokens are "
-                "used; start a new session (Ctrl+N) or raise n_ctx",
+                "context_full", _no_room(first, len(self.context), len(tokens), reserve, n_ctx)
             )
         self.context += tokens
         self._turn_open = True
@@ -371,3 +370,19 @@ class Agent:
             yield Notice("search results were trimmed to fit the context", kind="context")
         self.context += head + body + tail
         state.mode = mode
+
+
+def _no_room(first: bool, used: int, needed: int, reserve: int, n_ctx: int) -> str:
+    """What does not fit and the flag that fixes it (words for every front end: the CLI has
+    no Ctrl+N, and a new session cannot help a first question)."""
+    if first:
+        return (
+            f"this question does not fit in the context: the prompt takes {needed} tokens "
+            f"and {reserve} are kept for the answer (answer_reserve), more than n_ctx "
+            f"{n_ctx}; raise --n-ctx"
+        )
+    return (
+        f"this follow-up does not fit in the context: the session uses {used} of {n_ctx} "
+        f"tokens, the question needs {needed} and {reserve} are kept for the answer; start "
+        "a new session, or raise --n-ctx and continue it"
+    )

@@ -153,5 +153,9 @@ def to_markdown(row: SessionRow, events: list[Event]) -> str:
                 out += ["**Sources**", ""]
                 out += [f"{s.n}. [{s.title}]({s.url})" for s in e.sources]
                 out.append("")
+    # A session killed mid-answer: what it had thought and written is kept, marked as cut.
+    flush()
+    if "".join(answer).strip():
+        out += ["".join(answer).strip(), "", "*(the answer was cut off here)*", ""]
     # Untrusted text (results, the model's words): no escape sequences in an exported file.
     return printable("\n".join(out)).rstrip() + "\n"

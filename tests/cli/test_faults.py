@@ -190,3 +190,33 @@ def test_escape_sequences_in_results_never_reach_the_terminal_or_an_export(
     assert "\x1b" not in md and "\u202e" not in md and "answer" in md
     kept = next(e for e in journal.events(sid) if isinstance(e, ToolResult))
     assert kept.hits[0].content == hit.content  # faithful to what was received
+
+
+def test_a_killed_sessions_markdown_keeps_its_partial_thinking_and_answer(
+    isolated_home: Path,
+) -> None:
+    from qwq_edge.events import AnswerDelta, QuestionAsked, SessionStarted, ThinkingDelta
+    from qwq_edge.store.bundle import to_markdown
+    from qwq_edge.store.journal import Journal
+
+    journal = Journal(isolated_home / "j.sqlite3")
+    journal.start(SessionStarted("k", "q", "m", {}), model_size=None, quant=None)
+    for e in [
+        QuestionAsked(1, "What is gold at?"),
+        ThinkingDelta("Gold is quoted per troy ounce"),
+        AnswerDelta("Gold trades near"),
+    ]:  # then the process was killed: no final answer, no finish
+        journal.append("k", e)
+    md = to_markdown(journal.session("k"), list(journal.events("k")))
+    assert "Gold is quoted per troy ounce" in md
+    assert "Gold trades near" in md and "the answer was cut off here" in md
+
+
+def test_a_question_too_long_for_the_context_says_what_and_which_flag() -> None:
+    from qwq_edge.events import ErrorEvent
+
+    a = Agent(ScriptedEngine(["x<|im_end|>"], n_ctx=1500), FakeSearch(), Settings())
+    events = list(a.ask("long question " * 200))
+    message = next(e for e in events if isinstance(e, ErrorEvent)).message
+    assert "the prompt takes" in message and "answer_reserve" in message
+    assert "--n-ctx" in message and "Ctrl+N" not in message
