@@ -4,8 +4,8 @@ on what a model knows) and made-up facts with questions asked in other words.
 
 libzim's ``Creator`` prints progress from C++ straight to file descriptor 1, even with
 ``config_verbose(False)``, so a ZIM build runs with fd 1 pointed at /dev/null; Python's
-``sys.stdout`` redirection would not catch it (DESIGN.md §10). libzim is an optional extra,
-so it is imported inside ``build_zim`` only.
+``sys.stdout`` redirection would not catch it (docs/architecture.md, "The library").
+libzim is an optional extra, so it is imported inside ``build_zim`` only.
 
 A PDF is written as raw PDF syntax (Helvetica, one content stream per page, an exact xref
 table) rather than with a PDF library, so the bytes are the same on every run and nothing

@@ -4,8 +4,8 @@ model and never touching its context: its own ``Llama`` with ``embedding=True`` 
 
 Texts longer than the window are cut to its first 512 tokens before they are embedded (about
 one real passage in eight is longer); llama-cpp-python's ``truncate=True`` does exactly
-this, and the reference vectors (``../shared/reference/minilm-embeddings.json``) were made
-the same way.
+this, and the reference vectors our conversion is tested against were made the same way
+(docs/architecture.md, "The library").
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ of passages ranked by bm25 with a title boost.
 Queries come from a model and read like questions ("what were teasel heads used for"), and
 FTS5 ANDs every term, so such a query would find nothing. ``fts_query`` relaxes it: the
 stopwords go, the remaining terms are ORed, and bm25 ranks passages that match more and
-rarer terms first (DESIGN.md §10).
+rarer terms first (docs/architecture.md, "The library").
 """
 
 from __future__ import annotations

@@ -7,10 +7,11 @@ Text is decoded as UTF-8 with replacement characters: one stray Latin-1 byte in 
 ten-year-old notes file must not cost the whole file. A file with NUL bytes is binary junk
 wearing a text suffix (UTF-16 text, told apart by its byte-order mark, is the exception).
 
-PDFs are read with pypdf (DESIGN.md §10: BSD, pure Python), imported on first use so that
-starting the program stays fast. pypdf reports the robustness fixes it applies to a damaged
-file through ``logging``; with no handler configured those lines would land on the terminal
-in the middle of a progress display, so its logger is silenced while a PDF is read.
+PDFs are read with pypdf (BSD, pure Python; docs/architecture.md, "The library"),
+imported on first use so that starting the program stays fast. pypdf reports the robustness
+fixes it applies to a damaged file through ``logging``; with no handler configured those
+lines would land on the terminal in the middle of a progress display, so its logger is
+silenced while a PDF is read.
 """
 
 from __future__ import annotations

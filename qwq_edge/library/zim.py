@@ -4,7 +4,7 @@ A ZIM (Wikipedia, Stack Exchange, Gutenberg …) already carries a Xapian full-t
 a title index, so the library asks the archive directly instead of copying millions of
 articles into its own FTS5 table. libzim returns entry paths only (no score, no snippet),
 so this module reads the candidate articles, cuts them into passages and picks and ranks
-the passage that best answers the query itself (DESIGN.md §10).
+the passage that best answers the query itself (docs/architecture.md, "The library").
 
 Three libzim facts shape the code:
 - libzim is GPL-3 and an optional extra, so it is imported inside functions only and the
