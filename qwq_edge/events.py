@@ -82,6 +82,16 @@ class AnswerDelta:
 
 
 @dataclass(frozen=True)
+class AnswerRetracted:
+    """The last ``chars`` characters of the streamed answer turned out to be the opening of a
+    tool call (a fence or a tag streamed before the call was recognized): drop them. Every
+    consumer that joins ``AnswerDelta`` texts applies it, so the stream equals the answer."""
+
+    chars: int
+    t: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
 class ToolCall:
     call_id: int
     name: str
@@ -154,6 +164,7 @@ class ErrorEvent:
 class FinalAnswer:
     text: str
     sources: tuple[Source, ...] = ()
+    unmatched: tuple[int, ...] = ()  # numbers cited as [n] that match no source
     t: float = field(default_factory=_now)
 
 
@@ -169,6 +180,7 @@ Event = (
     | QuestionAsked
     | ThinkingDelta
     | AnswerDelta
+    | AnswerRetracted
     | ToolCall
     | ToolResult
     | Stats
@@ -217,6 +229,8 @@ def from_dict(data: dict[str, Any]) -> Event:
         nested = _NESTED.get(key)
         if nested is not None and "tuple" in str(hints[key]):
             value = tuple(nested(**item) for item in value)
+        elif isinstance(value, list) and "tuple" in str(hints[key]):
+            value = tuple(value)
         kwargs[key] = value
     event: Event = cls(**kwargs)
     return event

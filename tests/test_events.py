@@ -14,6 +14,7 @@ SAMPLES: list[ev.Event] = [
     ev.QuestionAsked(1, "q?", seed=7),
     ev.ThinkingDelta("hmm"),
     ev.AnswerDelta("Paris [1]"),
+    ev.AnswerRetracted(8),
     ev.ToolCall(1, "web_search", {"query": "x"}, '{"action":"web_search"}', inside_think=True),
     ev.ToolResult(
         1,
@@ -26,7 +27,7 @@ SAMPLES: list[ev.Event] = [
     ev.Stats("generate", 10, 100, 5, 0.1, 0.2, 115, 4096),
     ev.Notice("no key", kind="no_search"),
     ev.ErrorEvent("boom", kind="search"),
-    ev.FinalAnswer("Paris [1]", (ev.Source(1, "T", "https://e.com"),)),
+    ev.FinalAnswer("Paris [1] [4]", (ev.Source(1, "T", "https://e.com"),), unmatched=(4,)),
     ev.Finished("eos", turn=1),
 ]
 

@@ -9,14 +9,15 @@ cache lacks. Nothing here renders: front ends consume the events.
 from __future__ import annotations
 
 import random
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
+from qwq_edge.agent.calling import Calls
 from qwq_edge.agent.citations import used_sources
-from qwq_edge.agent.formats import CALL_OPEN, THINK_END, PromptContext, Segment, get_format
-from qwq_edge.agent.prompts import TRIMMED
+from qwq_edge.agent.formats import THINK_END, PromptContext, Segment, get_format
 from qwq_edge.agent.searching import Searcher, TurnOver
+from qwq_edge.agent.shapes import CallMatch, CallScanner, close_fences, dangling
 from qwq_edge.agent.state import (
     Controls,
     TurnState,
@@ -24,11 +25,13 @@ from qwq_edge.agent.state import (
     recorded_settings,
     stats_event,
 )
-from qwq_edge.agent.tools import ToolCallError, ToolRegistry
+from qwq_edge.agent.tools import ToolRegistry
 from qwq_edge.engine.base import Engine, Generation
+from qwq_edge.engine.stops import Scanner
 from qwq_edge.errors import QwqEdgeError
 from qwq_edge.events import (
     AnswerDelta,
+    AnswerRetracted,
     ErrorEvent,
     Event,
     FinalAnswer,
@@ -36,23 +39,18 @@ from qwq_edge.events import (
     FinishReason,
     Notice,
     QuestionAsked,
-    Recognized,
     SessionStarted,
     Source,
     ThinkingDelta,
-    ToolCall,
 )
-from qwq_edge.jsonfix import close_json
 from qwq_edge.search.base import SearchProvider
 from qwq_edge.settings import Settings
 
-CALL_MAX_TOKENS = 256  # a search call is ~30 tokens; the cap only bounds a runaway string
-_FENCES = ("```json", "```")
 # The model writing these is fabricating a result or a new turn: end the answer there.
 _OVERREACH = ("<tool_response>", "<|im_start|>")
 
 
-class Agent:
+class Agent(Calls):
     """One conversation with one model; ``ask`` may be called again for follow-ups."""
 
     def __init__(
@@ -82,7 +80,6 @@ class Agent:
         self._im_end = engine.token_id("<|im_end|>")
         self._grammar = self.tools.grammar(self.format.style)
         engine.validate_grammar(self._grammar)
-        self._call_markers = (CALL_OPEN, *self.tools.call_markers())
         self._reasoning = info.reasoning
 
     # -- public ----------------------------------------------------------------------
@@ -137,7 +134,10 @@ class Agent:
             reason = "error"
             yield ErrorEvent(str(exc), kind=exc.kind)
         answer = "".join(state.answer).strip()
-        yield FinalAnswer(answer, used_sources(answer, self.sources))
+        closed = close_fences(answer)
+        if closed != answer:  # never an answer left inside an open code block
+            yield AnswerDelta(closed[len(answer) :])
+        yield FinalAnswer(closed, used_sources(closed, self.sources))
         yield Finished(reason, turn=self.turn)
 
     # -- the loop --------------------------------------------------------------------
@@ -191,8 +191,17 @@ class Agent:
                 at_answer_start = state.mode == "answer"
                 continue
             at_answer_start = False
-            gen = yield from self._generate(state)
+            gen, scan = yield from self._generate(state)
+            match = scan.match
+            if match is not None and gen.stop in ("marker", "eog"):
+                yield from self._recognized(state, gen, match, match.start - scan.head_dropped)
+                continue
+            if match is not None:  # a call cut off by the token limit or a cancel: drop it
+                self._rewind(gen, match.start - scan.head_dropped)
             if gen.stop == "eog":
+                if scan.tail_dropped is not None:  # openers with nothing after them
+                    self._rewind(gen, scan.tail_dropped - scan.head_dropped)
+                    self.context.append(gen.tokens[-1])
                 if self._im_end is not None and self.context[-1] != self._im_end:
                     self.context[-1] = self._im_end  # a follow-up expects a closed ChatML turn
                 self._turn_open = False
@@ -216,21 +225,42 @@ class Agent:
                     self.context.append(self._im_end)
                 self._turn_open = False
                 return
-            if gen.marker == THINK_END:
-                state.mode = "answer"
-                if gen.rest.strip():
-                    state.answer.append(gen.rest)
-                    yield AnswerDelta(gen.rest)
-                at_answer_start = True
-                continue
-            shown = self._rewind_to_call(gen)
-            if shown and state.mode == "answer":
-                # a code fence before a bare call was streamed already: keep it out of the answer
-                text = "".join(state.answer)
-                state.answer = [text[: len(text) - shown]]
-            yield from self._tool_call(
-                state, recognized="tag" if gen.marker == CALL_OPEN else "bare"
-            )
+            # </think>
+            state.mode = "answer"
+            if gen.rest.strip():
+                state.answer.append(gen.rest)
+                yield AnswerDelta(gen.rest)
+            at_answer_start = True
+
+    def _recognized(
+        self, state: TurnState, gen: Generation, match: CallMatch, start: int
+    ) -> Iterator[Event]:
+        """Replace what the model wrote for a call (wrappers and all) by the canonical call,
+        in the context and on screen, and run it."""
+        kept = self._rewind(gen, start)
+        yield from self._retract(state, gen, start, kept)
+        if match.kind == "body":
+            for call in match.calls:
+                yield from self._given_call(state, call)
+            return
+        self.context += self.engine.tokenize(self.format.call_open(), trusted=True)
+        yield from self._tool_call(state, recognized="tag" if match.kind == "tag" else "bare")
+
+    def _retract(self, state: TurnState, gen: Generation, start: int, kept: int) -> Iterator[Event]:
+        """Openers of this call already streamed in an earlier piece of the answer (text
+        that came with ``</think>``): take them back on screen and out of the context."""
+        if state.mode != "answer" or gen.text[:start].strip():
+            return
+        text = "".join(state.answer)
+        n = dangling(text)
+        if not n:
+            return
+        state.answer = [text[:-n]]
+        yield AnswerRetracted(n)
+        prev = state.prev_gen
+        if prev is not None and state.prev_end + kept == len(self.context):
+            del self.context[len(self.context) - kept :]
+            self._rewind(prev, max(0, len(prev.text) - (n - start)))
 
     def _answer_now(self, state: TurnState) -> None:
         state.controls.acknowledge()
@@ -239,26 +269,49 @@ class Agent:
             self.context += self.engine.tokenize(f"\n{THINK_END}\n\n", trusted=True)
             state.mode = "answer"
 
-    def _generate(self, state: TurnState) -> Generator[Event, None, Generation]:
+    def _generate(self, state: TurnState) -> Generator[Event, None, tuple[Generation, CallScanner]]:
         s = self.settings
-        markers = [*self._call_markers, *_OVERREACH]
+        markers = list(_OVERREACH)
         if state.mode == "think":
             markers.append(THINK_END)
         left = s.max_tokens - state.generated if s.max_tokens > 0 else 0
         if s.max_tokens > 0 and left <= 0:
             raise TurnOver("max_tokens", "stopped at the per-question token limit (max_tokens)")
         gen = Generation()
+        scan = CallScanner(self.tools, markers, after_call=state.after_call)
+        state.after_call = False
+        state.prev_gen, state.prev_end = state.gen, state.gen_end
         thinking = state.mode == "think"
-        for text in self._stream(state, gen, max_tokens=left, markers=markers):
+        for text in self._stream(state, gen, max_tokens=left, markers=scan):
             if thinking:
                 yield ThinkingDelta(text)
             else:
                 state.answer.append(text)
                 yield AnswerDelta(text)
+        if scan.head_dropped:
+            self._drop_head(gen, scan.head_dropped)
         self.context += gen.tokens
+        state.gen, state.gen_end = gen, len(self.context)
         state.generated += len(gen.tokens)
         yield stats_event("generate", gen, len(self.context), self.engine.info.n_ctx)
-        return gen
+        return gen, scan
+
+    def _drop_head(self, gen: Generation, n: int) -> None:
+        """Cut the stray closers a model wrote right after a tool response out of ``gen``
+        (the tokens after them stay; the next engine call re-evaluates them)."""
+        last = len(gen.tokens) - (1 if gen.stop in ("eog", "marker") else 0)
+        j = min(gen.tokens_before(n), last)
+        head = gen.ends[j - 1] if j else 0
+        extra: list[int] = []
+        if head < n and j < last:  # one token holds the end of the closers and more text
+            extra = self.engine.tokenize(gen.text[n : gen.ends[j]], trusted=False)
+            j += 1
+        ends = [len(self.engine.detokenize(extra[: k + 1])) for k in range(len(extra))]
+        gen.tokens = extra + gen.tokens[j:]
+        gen.ends = ends + [e - n for e in gen.ends[j:]]
+        gen.text = gen.text[n:]
+        if gen.marker_start >= 0:
+            gen.marker_start -= n
 
     def _stream(
         self,
@@ -266,7 +319,7 @@ class Agent:
         gen: Generation,
         *,
         max_tokens: int,
-        markers: list[str] | None = None,
+        markers: Scanner | Sequence[str] = (),
         grammar: str | None = None,
     ) -> Iterator[str]:
         """One engine call on the context; each call gets its own seed derived from the
@@ -278,98 +331,20 @@ class Agent:
             sampling=self.settings.sampling,
             seed=state.seed + state.calls,
             max_tokens=max_tokens,
-            markers=markers or (),
+            markers=markers,
             grammar=grammar,
             cancel=state.controls.interrupt,
         )
 
-    def _rewind(self, gen: Generation, start: int) -> None:
-        """Cut the tokens of ``gen`` back to text offset ``start`` (re-tokenizing a split token)."""
+    def _rewind(self, gen: Generation, start: int) -> int:
+        """Cut the tokens of ``gen`` back to text offset ``start`` (re-tokenizing a split
+        token); returns how many tokens now stand for ``gen``'s text before ``start``."""
         keep = gen.tokens_before(start)
         partial_from = gen.ends[keep - 1] if keep else 0
         del self.context[len(self.context) - len(gen.tokens) + keep :]
-        self.context += self.engine.tokenize(gen.text[partial_from:start], trusted=False)
-
-    def _rewind_to_call(self, gen: Generation) -> int:
-        """Cut the context back to where the call began and open it canonically. Returns how
-        many characters of already-shown text were cut (a code fence before the call)."""
-        start = max(0, gen.marker_start)
-        before = gen.text[:start].rstrip()
-        for fence in _FENCES:
-            if before.endswith(fence):
-                start = len(before) - len(fence)
-                break
-        self._rewind(gen, start)
-        self.context += self.engine.tokenize(self.format.call_open(), trusted=True)
-        return max(0, gen.marker_start) - start
-
-    # -- tool calls ------------------------------------------------------------------
-
-    def _tool_call(self, state: TurnState, recognized: Recognized) -> Iterator[Event]:
-        state.budget.attempts += 1
-        gen = Generation()
-        for _ in self._stream(state, gen, max_tokens=CALL_MAX_TOKENS, grammar=self._grammar):
-            pass  # the JSON is shown as a ToolCall event, not as text
-        tokens = gen.tokens[:-1] if gen.stop == "eog" else gen.tokens
-        raw = gen.text
-        self.context += tokens
-        state.generated += len(gen.tokens)
-        yield stats_event("tool_call", gen, len(self.context), self.engine.info.n_ctx)
-        if gen.stop == "cancelled" and state.controls.cancelled:
-            raise TurnOver("cancelled")
-        if gen.stop != "eog":  # cut off (token cap, context, answer-now): close it ourselves
-            suffix = close_json(raw)
-            raw += suffix
-            self.context += self.engine.tokenize(suffix, trusted=True)
-        if gen.stop == "cancelled":  # "answer now" while the query was being written
-            state.controls.acknowledge()
-            state.budget.answer_now = True
-        self.context += self.engine.tokenize(self.format.call_close(), trusted=True)
-        self._call_id += 1
-        call_id = self._call_id
-        try:
-            parsed = self.tools.parse(raw, self.format.style)
-            name, args, error = parsed.name, parsed.arguments, None
-        except ToolCallError as exc:
-            name, args, error = "web_search", {}, str(exc)
-        yield ToolCall(
-            call_id=call_id,
-            name=name,
-            arguments=args,
-            raw=raw,
-            inside_think=state.mode == "think",
-            forced=recognized == "forced",
-            recognized=recognized,
-        )
-        result, body = self.searcher.run(state.budget, call_id, args, error)
-        yield result
-        went = "went_offline" in (result.error_kind, result.partial_kind)
-        if went and not self._offline_noticed:
-            self._offline_noticed = True  # say it once: later misses are plain offline misses
-            yield Notice(result.error or result.partial, kind="offline")
-        yield from self._splice(state, body)
-
-    def _splice(self, state: TurnState, body: list[int]) -> Iterator[Event]:
-        """Append the response block, trimmed so that ``answer_reserve`` stays free."""
-        s = self.settings
-        n_ctx = self.engine.info.n_ctx
-        opening, closing, mode = self.format.response(self._prompt_ctx(), state.mode)
-        head = self.engine.tokenize(opening, trusted=True)
-        tail = self.engine.tokenize(closing, trusted=True)
-        room = n_ctx - len(self.context) - len(head) - len(tail) - s.answer_reserve
-        if len(body) > room:
-            state.budget.answer_now = True
-            note = self.engine.tokenize(TRIMMED, trusted=True)
-            if room < len(note):
-                raise TurnOver(
-                    "context_full",
-                    f"the context is full ({n_ctx} tokens) before the answer; start a new "
-                    "session or raise n_ctx",
-                )
-            body = body[: room - len(note)] + note
-            yield Notice("search results were trimmed to fit the context", kind="context")
-        self.context += head + body + tail
-        state.mode = mode
+        partial = self.engine.tokenize(gen.text[partial_from:start], trusted=False)
+        self.context += partial
+        return keep + len(partial)
 
 
 def _no_room(first: bool, used: int, needed: int, reserve: int, n_ctx: int) -> str:

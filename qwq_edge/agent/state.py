@@ -48,6 +48,13 @@ class TurnState:
     generated: int = 0
     calls: int = 0  # engine calls so far (each gets its own derived seed)
     answer: list[str] = field(default_factory=list)
+    after_call: bool = False  # the next generation starts right after a tool response
+    responses: list[str] = field(default_factory=list)  # this question's response texts
+    response_queries: set[str] | None = None  # calls planted in them (computed when needed)
+    gen: Generation | None = None  # the last generation, and the context length after it
+    gen_end: int = 0
+    prev_gen: Generation | None = None  # the one before the generation running now
+    prev_end: int = 0
 
 
 def new_session_id() -> str:

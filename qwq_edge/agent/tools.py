@@ -9,6 +9,7 @@ whole vocabulary on every sampled token).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -156,33 +157,38 @@ class ToolRegistry:
 
     # -- parsing ---------------------------------------------------------------------
 
-    def parse(self, raw: str, style: CallStyle) -> ParsedCall:
-        name_key, args_key = STYLE_KEYS[style]
+    def parse(self, raw: str) -> ParsedCall:
+        """A call the grammar wrote (or a model wrote in any shape ``call_from`` takes)."""
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise ToolCallError(f"the call is not valid JSON ({exc.msg})") from None
+        return self.call_from(data, raw)
+
+    def call_from(self, data: object, raw: str) -> ParsedCall:
+        """A call written in any of the shapes models use: ``name`` with ``arguments`` or
+        ``parameters``, or ``action`` with ``action_input``; arguments as an object or as a
+        JSON string of one (the OpenAI wire form)."""
         if not isinstance(data, dict):
             raise ToolCallError("the call must be a JSON object")
-        name = data.get(name_key)
-        args = data.get(args_key)
+        name = data.get("name", data.get("action"))
+        keys = ("arguments", "parameters", "action_input")
+        args = next((data[k] for k in keys if k in data), None)
+        if isinstance(args, str):
+            with contextlib.suppress(json.JSONDecodeError):  # else: "must be an object" below
+                args = json.loads(args)
         tool = self.tools.get(name) if isinstance(name, str) else None
         if tool is None:
             raise ToolCallError(f"unknown tool {name!r}; available: {', '.join(self.tools)}")
         if not isinstance(args, dict):
-            raise ToolCallError(f"{args_key} must be an object")
+            raise ToolCallError("the arguments must be an object")
         for key in tool.parameters.get("required", []):
             value = args.get(key)
             if not isinstance(value, str) or not value.strip():
                 raise ToolCallError(f"{tool.name} needs a non-empty {key!r}")
         return ParsedCall(tool.name, args, raw)
 
-    def call_markers(self) -> tuple[str, ...]:
-        """JSON written without the tag that names a known tool (weak models do this)."""
-        out = []
-        for name in self.tools:
-            for key in ("action", "name"):
-                for sp1 in ("", " "):
-                    for sp2 in ("", " "):
-                        out.append(f'{{{sp1}"{key}":{sp2}"{name}"')
-        return tuple(out)
+    def canonical(self, call: ParsedCall, style: CallStyle) -> str:
+        """The call as the grammar would have written it, for the context."""
+        name_key, args_key = STYLE_KEYS[style]
+        return json.dumps({name_key: call.name, args_key: call.arguments}, ensure_ascii=False)

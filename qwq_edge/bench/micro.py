@@ -6,12 +6,12 @@ from __future__ import annotations
 import statistics
 import time
 
+from qwq_edge.agent.shapes import CallScanner
 from qwq_edge.agent.tools import ToolRegistry
 from qwq_edge.bench import loops
 from qwq_edge.bench.base import Measures
 from qwq_edge.bench.report import Row, spread
 from qwq_edge.engine.base import Generation
-from qwq_edge.engine.stops import MarkerScanner
 from qwq_edge.models.fit import ModelShape
 from qwq_edge.models.gguf import read_gguf
 from qwq_edge.models.hardware import measure_ram_bandwidth
@@ -28,11 +28,12 @@ class MicroMeasures(Measures):
         ) * 1500
         ids = self.engine.tokenize(text, trusted=False)[:16500]
         pieces = [self.engine.detokenize([t]) for t in ids]
-        markers = ["<tool_call>", "</think>", "<tool_response>", "<|im_start|>"]
-        markers += ToolRegistry().call_markers()
+        markers = ["</think>", "<tool_response>", "<|im_start|>"]
+        tools = ToolRegistry()
         ours: dict[int, float] = {}
         for at in (1000, 8000, 16000):
-            scanner = MarkerScanner(markers)
+            # What the loop runs on every token: the call recognizer and the stop markers.
+            scanner = CallScanner(tools, markers)
             for p in pieces[:at]:
                 scanner.feed(p)
             t0 = time.perf_counter()

@@ -6,8 +6,10 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from qwq_edge.agent.shapes import dangling
 from qwq_edge.events import (
     AnswerDelta,
+    AnswerRetracted,
     ErrorEvent,
     Event,
     FinalAnswer,
@@ -59,6 +61,7 @@ class TextRenderer:
         self._gen_seconds = 0.0
         self._evaluated = 0
         self._said: str | None = None  # the last search error shown (not said twice)
+        self._held = ""  # the end of the answer, held while it could be a call's opener
 
     def _style(self, code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
@@ -66,6 +69,9 @@ class TextRenderer:
     def _enter(self, section: str) -> None:
         if self._section == section:
             return
+        if self._held:
+            self.out.write(printable(self._held))
+            self._held = ""
         if self._section in ("thinking", "answer"):
             self.out.write("\n")
         if section == "thinking":
@@ -88,7 +94,13 @@ class TextRenderer:
                 if self._section != "answer" and not text.strip():
                     return
                 self._enter("answer")
-                w(printable(text))
+                # Held back: call openers at the end, which an AnswerRetracted may take back.
+                text = self._held + text
+                hold = dangling(text)
+                self._held = text[len(text) - hold :] if hold else ""
+                w(printable(text[: len(text) - hold]))
+            case AnswerRetracted(chars=chars):
+                self._held = self._held[: max(0, len(self._held) - chars)]
             case ToolCall():
                 self._enter("tool")
                 query = printable(str(event.arguments.get("query", "")))

@@ -6,9 +6,12 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from qwq_edge.settings import Sampling
+
+if TYPE_CHECKING:  # stops.py imports this module
+    from qwq_edge.engine.stops import Scanner
 
 StopReason = Literal["eog", "marker", "max_tokens", "cancelled", "context_full"]
 
@@ -114,7 +117,7 @@ class Engine(Protocol):
         sampling: Sampling,
         seed: int,
         max_tokens: int,
-        markers: Sequence[str] = (),
+        markers: Sequence[str] | Scanner = (),
         line_start: bool = False,
         grammar: str | None = None,
         cancel: threading.Event | None = None,

@@ -23,7 +23,7 @@ from typing import Any
 from qwq_edge.engine import kv_state, native_log
 from qwq_edge.engine.base import Generation, ModelInfo
 from qwq_edge.engine.grammar_sampler import LazyGrammarSampler
-from qwq_edge.engine.stops import StopRules
+from qwq_edge.engine.stops import Scanner, StopRules
 from qwq_edge.errors import GrammarError, ModelLoadError
 from qwq_edge.models import ModelFile, Plan
 from qwq_edge.models.fit import ModelShape
@@ -240,7 +240,7 @@ class LlamaEngine:
         sampling: Sampling,
         seed: int,
         max_tokens: int,
-        markers: Sequence[str] = (),
+        markers: Sequence[str] | Scanner = (),
         line_start: bool = False,
         grammar: str | None = None,
         cancel: threading.Event | None = None,

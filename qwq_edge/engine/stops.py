@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from qwq_edge.engine.base import Generation
 
@@ -21,6 +22,20 @@ class Hit:
     marker: str
     start: int  # offset of the marker's first character in the scanned text
     rest: str  # text after the marker in the same feed
+
+
+@runtime_checkable
+class Scanner(Protocol):
+    """What finds the place to stop in the stream: ``MarkerScanner`` for literal markers, or
+    the agent's call recognizer (which uses one for its literal markers)."""
+
+    def feed(self, text: str) -> tuple[str, Hit | None]:
+        """Text safe to show now, and the first hit (generation stops there)."""
+        ...
+
+    def flush(self) -> str:
+        """The stream ended without a hit: what was held back and may be shown."""
+        ...
 
 
 class MarkerScanner:
@@ -84,7 +99,7 @@ class StopRules:
         context_len: int,
         max_tokens: int,
         eog: frozenset[int],
-        markers: Sequence[str] = (),
+        markers: Sequence[str] | Scanner = (),
         line_start: bool = False,
         cancel: threading.Event | None = None,
     ) -> None:
@@ -93,7 +108,11 @@ class StopRules:
         self.limit = min(max_tokens, self.room) if max_tokens > 0 else self.room
         self.eog = eog
         self.cancel = cancel
-        self.scanner = MarkerScanner(markers, line_start=line_start)
+        self.scanner = (
+            markers
+            if isinstance(markers, Scanner)
+            else MarkerScanner(markers, line_start=line_start)
+        )
         self.chunks: list[str] = []
         self.length = 0
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from qwq_edge.events import (
     AnswerDelta,
+    AnswerRetracted,
     ErrorEvent,
     Event,
     FinalAnswer,
@@ -143,6 +144,9 @@ def to_markdown(row: SessionRow, events: list[Event]) -> str:
         elif isinstance(e, AnswerDelta):
             flush()
             answer.append(e.text)
+        elif isinstance(e, AnswerRetracted):
+            text = "".join(answer)
+            answer[:] = [text[: max(0, len(text) - e.chars)]]
         elif isinstance(e, ErrorEvent):
             out += [f"> error: {e.message}", ""]
         elif isinstance(e, FinalAnswer):

@@ -181,6 +181,8 @@ class QwqEdgeApp(App[None]):
                 return  # nothing on screen to add it to
             case ev.ThinkingDelta() | ev.AnswerDelta():
                 await turn.add_text(event)  # drawn by the next flush
+            case ev.AnswerRetracted():
+                await turn.retract(event.chars)
             case ev.ToolCall():
                 await conv.flush()
                 await turn.add_card(event)

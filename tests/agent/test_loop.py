@@ -102,28 +102,47 @@ def test_call_inside_thinking_is_executed_and_flagged() -> None:
     assert answer(events) == "The answer [1]."
 
 
-def test_bare_json_call_is_recognized_and_rewritten_canonically() -> None:
+def test_bare_json_call_is_taken_as_written_and_rewritten_canonically() -> None:
     search = FakeSearch()
     a = agent(
-        ['Sure.\n{"action": "web_search", "action_input"', CALL % "bare q", "ok [1]<|im_end|>"],
+        [
+            'Sure.\n{"action_input": {"query": "bare q"},\n "action" : "web_search"}\n',
+            "ok [1]<|im_end|>",
+        ],
         search,
     )
     events = list(a.ask("q?"))
     call = of(events, ToolCall)[0]
     assert call.recognized == "bare" and search.queries == ["bare q"]
+    assert a.engine.grammars == [None, None]  # complete and valid: nothing re-sampled
     text = a.engine.detokenize(a.context)
     assert (
         'Sure.\n<tool_call>\n{"action": "web_search", "action_input": {"query": "bare q"}}' in text
     )
-    assert text.count('{"action"') == 2  # the example in the system prompt, and the canonical call
+    assert '"action" : ' not in text
+    assert of(events, FinalAnswer)[0].text == "Sure.\nok [1]"
+
+
+def test_a_broken_call_after_a_known_name_is_sampled_again_under_the_grammar() -> None:
+    search = FakeSearch()
+    a = agent(
+        ['Sure.\n{"name": "web_search", "arguments": {"query": }<|im_end|>', CALL % "fixed",
+         "ok<|im_end|>"],
+        search,
+    )  # fmt: skip
+    events = list(a.ask("q?"))
+    assert search.queries == ["fixed"] and a.engine.grammars[1] is not None
+    assert of(events, FinalAnswer)[0].text == "Sure.\nok"
 
 
 def test_fenced_json_call_drops_the_fence() -> None:
-    a = agent(['Intro.\n```json\n{"name": "web_search", "arguments"', CALL % "f", "ok<|im_end|>"])
+    a = agent(['Intro.\n```json\n{"name": "web_search", "arguments": {"query": "f"}}\n```',
+               "```\nok<|im_end|>"])  # fmt: skip
     events = list(a.ask("q?"))
     text = a.engine.detokenize(a.context)
-    assert "```json" not in text.split("<|im_start|>assistant")[-1]
-    assert of(events, FinalAnswer)[0].text == "Intro.\nok"  # no dangling fence in the answer
+    assert "```" not in text.split("<|im_start|>assistant")[-1]
+    assert of(events, FinalAnswer)[0].text == "Intro.\nok"  # no fence, stray closer dropped
+    assert answer(events).strip() == "Intro.\nok"
 
 
 def test_budget_is_enforced_and_the_model_is_told() -> None:

@@ -23,9 +23,7 @@ def test_grammar_names_the_tool_and_its_keys(style: str, keys: tuple[str, str]) 
 
 
 def test_parse_accepts_a_valid_seed_call() -> None:
-    call = ToolRegistry().parse(
-        '{"action": "web_search", "action_input": {"query": "gold price"}}', "seed"
-    )
+    call = ToolRegistry().parse('{"action": "web_search", "action_input": {"query": "gold price"}}')
     assert call.name == "web_search" and call.arguments == {"query": "gold price"}
 
 
@@ -41,7 +39,7 @@ def test_parse_accepts_a_valid_seed_call() -> None:
 )
 def test_parse_rejects_bad_calls(raw: str, message: str) -> None:
     with pytest.raises(ToolCallError, match=message):
-        ToolRegistry().parse(raw, "seed")
+        ToolRegistry().parse(raw)
 
 
 @pytest.mark.parametrize(
@@ -56,8 +54,3 @@ def test_parse_rejects_bad_calls(raw: str, message: str) -> None:
 )
 def test_close_json_always_yields_valid_json(partial: str) -> None:
     json.loads(partial + close_json(partial))
-
-
-def test_bare_call_markers_name_a_known_tool() -> None:
-    markers = ToolRegistry().call_markers()
-    assert '{"action": "web_search"' in markers and '{"name":"web_search"' in markers

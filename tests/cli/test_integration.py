@@ -50,7 +50,7 @@ def test_full_ask_session(tavily: TavilyServer, isolated_home: Path) -> None:
     assert types[-2:] == ["final_answer", "finished"]
     assert types.index("tool_call") < types.index("tool_result") < types.index("final_answer")
     call = next(e for e in events if e["type"] == "tool_call")
-    parsed = ToolRegistry().parse(call["raw"], "seed")  # schema-valid JSON
+    parsed = ToolRegistry().parse(call["raw"])  # schema-valid JSON
     assert tavily.queries[0] == parsed.arguments["query"] == call["arguments"]["query"]
     assert tavily.headers[0]["Authorization"] == f"Bearer {KEY}"
     result = next(e for e in events if e["type"] == "tool_result")
@@ -95,7 +95,7 @@ def test_grammar_makes_every_call_valid(engine: LlamaEngine) -> None:
         # Lazy: every token is checked, and only a rejected pick pays for the full grammar pass.
         assert checked == len(gen.tokens) and resampled < checked
         resamples += resampled
-        tools.parse(gen.text, "seed")  # raises if not valid
+        tools.parse(gen.text)  # raises if not valid
         valid_with += 1
         free = Generation()
         list(
@@ -104,7 +104,7 @@ def test_grammar_makes_every_call_valid(engine: LlamaEngine) -> None:
             )
         )
         try:
-            tools.parse(free.text.strip(), "seed")
+            tools.parse(free.text.strip())
             valid_without += 1
         except ValueError:
             pass

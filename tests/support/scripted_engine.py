@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from qwq_edge.engine.base import Generation, ModelInfo
-from qwq_edge.engine.stops import StopRules
+from qwq_edge.engine.stops import Scanner, StopRules
 from qwq_edge.errors import GrammarError
 from qwq_edge.settings import Sampling
 
@@ -106,7 +106,7 @@ class ScriptedEngine:
         sampling: Sampling,
         seed: int,
         max_tokens: int,
-        markers: Sequence[str] = (),
+        markers: Sequence[str] | Scanner = (),
         line_start: bool = False,
         grammar: str | None = None,
         cancel: threading.Event | None = None,

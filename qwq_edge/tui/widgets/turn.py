@@ -74,6 +74,20 @@ class TurnView(Vertical):
             await self.answer_view()
             self.pending_answer += delta.text
 
+    async def retract(self, chars: int) -> None:
+        """Take back the end of the answer (a call's opener streamed before the call)."""
+        if chars <= len(self.pending_answer):
+            self.pending_answer = self.pending_answer[: len(self.pending_answer) - chars]
+            return
+        chars -= len(self.pending_answer)
+        self.pending_answer = ""
+        self.answer_text = self.answer_text[: max(0, len(self.answer_text) - chars)]
+        if self.stream is not None:
+            await self.stream.stop()
+            self.stream = None
+        if self.answer is not None:
+            await self.answer.update(self.answer_text)
+
     async def thinking_view(self) -> ThinkingView:
         if self.thinking is None or self.thinking.collapsed:
             self.thinking = ThinkingView()

@@ -1,0 +1,165 @@
+"""Running a tool call inside the loop: sampling it under the grammar (or taking one the
+model wrote whole in another shape), refusing one copied out of a search result, and
+splicing the response into the context (docs/architecture.md, "The loop").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from qwq_edge.agent import prompts
+from qwq_edge.agent.formats import QwenFormat, SeedFormat
+from qwq_edge.agent.searching import Searcher, TurnOver
+from qwq_edge.agent.shapes import calls_in
+from qwq_edge.agent.state import TurnState, stats_event
+from qwq_edge.agent.tools import ParsedCall, ToolCallError, ToolRegistry
+from qwq_edge.engine.base import Engine, Generation
+from qwq_edge.events import Event, Notice, Recognized, ToolCall
+from qwq_edge.jsonfix import close_json
+from qwq_edge.settings import Settings
+
+if TYPE_CHECKING:
+    from qwq_edge.agent.formats import PromptContext
+
+CALL_MAX_TOKENS = 256  # a search call is ~30 tokens; the cap only bounds a runaway string
+
+
+class Calls:
+    """The loop's tool-call half, mixed into ``Agent`` (which owns these attributes)."""
+
+    engine: Engine
+    searcher: Searcher
+    tools: ToolRegistry
+    format: SeedFormat | QwenFormat
+    context: list[int]
+    _grammar: str
+    _call_id: int
+    _offline_noticed: bool
+
+    @property
+    def settings(self) -> Settings:
+        raise NotImplementedError
+
+    def _prompt_ctx(self) -> PromptContext:
+        raise NotImplementedError
+
+    def _stream(
+        self,
+        state: TurnState,
+        gen: Generation,
+        *,
+        max_tokens: int,
+        markers: Any = None,
+        grammar: str | None = None,
+    ) -> Iterator[str]:
+        raise NotImplementedError
+
+    def _tool_call(self, state: TurnState, recognized: Recognized) -> Iterator[Event]:
+        """After the canonical opener: the model writes the call under the grammar."""
+        gen = Generation()
+        for _ in self._stream(state, gen, max_tokens=CALL_MAX_TOKENS, grammar=self._grammar):
+            pass  # the JSON is shown as a ToolCall event, not as text
+        tokens = gen.tokens[:-1] if gen.stop == "eog" else gen.tokens
+        raw = gen.text
+        self.context += tokens
+        state.generated += len(gen.tokens)
+        yield stats_event("tool_call", gen, len(self.context), self.engine.info.n_ctx)
+        if gen.stop == "cancelled" and state.controls.cancelled:
+            raise TurnOver("cancelled")
+        if gen.stop != "eog":  # cut off (token cap, context, answer-now): close it ourselves
+            suffix = close_json(raw)
+            raw += suffix
+            self.context += self.engine.tokenize(suffix, trusted=True)
+        if gen.stop == "cancelled":  # "answer now" while the query was being written
+            state.controls.acknowledge()
+            state.budget.answer_now = True
+        self.context += self.engine.tokenize(self.format.call_close(), trusted=True)
+        try:
+            parsed = self.tools.parse(raw)
+            name, args, error = parsed.name, parsed.arguments, None
+        except ToolCallError as exc:
+            name, args, error = "web_search", {}, str(exc)
+        yield from self._run_call(state, recognized, name, args, raw, error)
+
+    def _given_call(self, state: TurnState, call: ParsedCall) -> Iterator[Event]:
+        """A call the model wrote whole, in another shape: the context gets it canonically."""
+        self.context += self.engine.tokenize(self.format.call_open(), trusted=True)
+        self.context += self.engine.tokenize(
+            self.tools.canonical(call, self.format.style), trusted=False
+        )
+        self.context += self.engine.tokenize(self.format.call_close(), trusted=True)
+        error = prompts.COPIED_CALL if self._copied(state, call) else None
+        yield from self._run_call(state, "bare", call.name, call.arguments, call.raw, error)
+
+    def _copied(self, state: TurnState, call: ParsedCall) -> bool:
+        """An untagged call the model copied out of a search result of this question (a page
+        can say ``{"name": "web_search", ...}``): it is the page's call, not the model's."""
+        if state.response_queries is None:
+            found: set[str] = set()
+            for text in state.responses:
+                found |= {_norm(c.arguments.get("query")) for c in calls_in(text, self.tools)}
+            state.response_queries = found
+        body = _norm(call.raw)
+        return _norm(call.arguments.get("query")) in state.response_queries or any(
+            body in _norm(text) for text in state.responses
+        )
+
+    def _run_call(
+        self,
+        state: TurnState,
+        recognized: Recognized,
+        name: str,
+        args: dict[str, Any],
+        raw: str,
+        error: str | None,
+    ) -> Iterator[Event]:
+        state.budget.attempts += 1
+        self._call_id += 1
+        call_id = self._call_id
+        yield ToolCall(
+            call_id=call_id,
+            name=name,
+            arguments=args,
+            raw=raw,
+            inside_think=state.mode == "think",
+            forced=recognized == "forced",
+            recognized=recognized,
+        )
+        result, body = self.searcher.run(state.budget, call_id, args, error)
+        yield result
+        state.responses.append(self.engine.detokenize(body))
+        state.response_queries = None
+        went = "went_offline" in (result.error_kind, result.partial_kind)
+        if went and not self._offline_noticed:
+            self._offline_noticed = True  # say it once: later misses are plain offline misses
+            yield Notice(result.error or result.partial, kind="offline")
+        yield from self._splice(state, body)
+
+    def _splice(self, state: TurnState, body: Sequence[int]) -> Iterator[Event]:
+        """Append the response block, trimmed so that ``answer_reserve`` stays free."""
+        s = self.settings
+        n_ctx = self.engine.info.n_ctx
+        opening, closing, mode = self.format.response(self._prompt_ctx(), state.mode)
+        head = self.engine.tokenize(opening, trusted=True)
+        tail = self.engine.tokenize(closing, trusted=True)
+        room = n_ctx - len(self.context) - len(head) - len(tail) - s.answer_reserve
+        body = list(body)
+        if len(body) > room:
+            state.budget.answer_now = True
+            note = self.engine.tokenize(prompts.TRIMMED, trusted=True)
+            if room < len(note):
+                raise TurnOver(
+                    "context_full",
+                    f"the context is full ({n_ctx} tokens) before the answer; start a new "
+                    "session or raise n_ctx",
+                )
+            body = body[: room - len(note)] + note
+            yield Notice("search results were trimmed to fit the context", kind="context")
+        self.context += head + body + tail
+        state.mode = mode
+        state.after_call = True
+
+
+def _norm(value: object) -> str:
+    return " ".join(str(value or "").casefold().split())
