@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from qwq_edge.agent import prompts
 from qwq_edge.agent.formats import QwenFormat, SeedFormat
+from qwq_edge.agent.recognizer import calls_in
 from qwq_edge.agent.searching import Searcher, TurnOver
-from qwq_edge.agent.shapes import calls_in
 from qwq_edge.agent.state import TurnState, stats_event
 from qwq_edge.agent.tools import ParsedCall, ToolCallError, ToolRegistry
 from qwq_edge.engine.base import Engine, Generation

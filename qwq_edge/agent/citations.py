@@ -26,3 +26,9 @@ def cited_numbers(text: str) -> list[int]:
 
 def used_sources(text: str, sources: Mapping[int, Source]) -> tuple[Source, ...]:
     return tuple(sources[n] for n in cited_numbers(text) if n in sources)
+
+
+def unmatched(text: str, sources: Mapping[int, Source]) -> tuple[int, ...]:
+    """Numbers cited as [n] that match no source (every search failed, or the model made
+    one up): front ends mark them, so an answer never looks checked when it is not."""
+    return tuple(n for n in cited_numbers(text) if n not in sources)

@@ -14,10 +14,11 @@ from datetime import date
 from pathlib import Path
 
 from qwq_edge.agent.calling import Calls
-from qwq_edge.agent.citations import used_sources
+from qwq_edge.agent.citations import unmatched, used_sources
 from qwq_edge.agent.formats import THINK_END, PromptContext, Segment, get_format
+from qwq_edge.agent.recognizer import CallScanner, close_fences, dangling
 from qwq_edge.agent.searching import Searcher, TurnOver
-from qwq_edge.agent.shapes import CallMatch, CallScanner, close_fences, dangling
+from qwq_edge.agent.shapes import CallMatch
 from qwq_edge.agent.state import (
     Controls,
     TurnState,
@@ -133,11 +134,15 @@ class Agent(Calls):
         except QwqEdgeError as exc:
             reason = "error"
             yield ErrorEvent(str(exc), kind=exc.kind)
-        answer = "".join(state.answer).strip()
-        closed = close_fences(answer)
-        if closed != answer:  # never an answer left inside an open code block
-            yield AnswerDelta(closed[len(answer) :])
-        yield FinalAnswer(closed, used_sources(closed, self.sources))
+        raw = "".join(state.answer)
+        close = close_fences(raw)
+        if close:  # never an answer left inside an open code block
+            raw += close
+            yield AnswerDelta(close)
+        closed = raw.strip()
+        yield FinalAnswer(
+            closed, used_sources(closed, self.sources), unmatched(closed, self.sources)
+        )
         yield Finished(reason, turn=self.turn)
 
     # -- the loop --------------------------------------------------------------------

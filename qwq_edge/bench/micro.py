@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from qwq_edge.agent.shapes import CallScanner
+from qwq_edge.agent.recognizer import CallScanner
 from qwq_edge.agent.tools import ToolRegistry
 from qwq_edge.bench import loops
 from qwq_edge.bench.base import Measures
