@@ -201,12 +201,14 @@ class Agent(Calls):
             if match is not None and gen.stop in ("marker", "eog"):
                 yield from self._recognized(state, gen, match, match.start - scan.head_dropped)
                 continue
-            if match is not None:  # a call cut off by the token limit or a cancel: drop it
-                self._rewind(gen, match.start - scan.head_dropped)
-            if gen.stop == "eog":
-                if scan.tail_dropped is not None:  # openers with nothing after them
-                    self._rewind(gen, scan.tail_dropped - scan.head_dropped)
+            cut = match.start if match is not None else scan.tail_dropped
+            if cut is not None:
+                # A call cut off by the token limit or a cancel, or openers with nothing after
+                # them: out of the context too (an end of generation stays the last token).
+                self._rewind(gen, cut - scan.head_dropped)
+                if gen.stop == "eog":
                     self.context.append(gen.tokens[-1])
+            if gen.stop == "eog":
                 if self._im_end is not None and self.context[-1] != self._im_end:
                     self.context[-1] = self._im_end  # a follow-up expects a closed ChatML turn
                 self._turn_open = False

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from qwq_edge.agent.shapes import dangling
+from qwq_edge.agent.recognizer import dangling
 from qwq_edge.events import (
     AnswerDelta,
     AnswerRetracted,
@@ -127,8 +127,10 @@ class TextRenderer:
                     w(self._style("33", f"note: {message}") + "\n")
                 else:
                     w(self._style("31", f"error: {message}") + "\n")
-            case FinalAnswer(sources=sources):
+            case FinalAnswer(sources=sources, unmatched=unmatched):
                 self._enter("sources")
+                if unmatched:
+                    w(self._style("33", f"note: the answer {printable(_cites(unmatched))}") + "\n")
                 if sources:
                     w("\n" + self._style("1", "Sources") + "\n")
                     for src in sources:
@@ -165,6 +167,13 @@ class TextRenderer:
         self._section = None
         self._tokens = self._gen_tokens = self._evaluated = 0
         self._gen_seconds = 0.0
+
+
+def _cites(unmatched: tuple[int, ...]) -> str:
+    """The note's words, "cites [1], [2], which match no source": an answer that looks
+    checked and is not."""
+    verb = "matches" if len(unmatched) == 1 else "match"
+    return f"cites {', '.join(f'[{n}]' for n in unmatched)}, which {verb} no source"
 
 
 def _origin(origin: str) -> str:

@@ -153,6 +153,10 @@ def to_markdown(row: SessionRow, events: list[Event]) -> str:
             flush()
             out += [e.text or "".join(answer).strip(), ""]
             answer.clear()
+            if e.unmatched:  # cited numbers no source has: the answer is not what it seems
+                verb = "matches" if len(e.unmatched) == 1 else "match"
+                cited = ", ".join(f"[{n}]" for n in e.unmatched)
+                out += [f"> cites {cited}, which {verb} no source", ""]
             if e.sources:
                 out += ["**Sources**", ""]
                 out += [f"{s.n}. [{s.title}]({s.url})" for s in e.sources]

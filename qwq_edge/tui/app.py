@@ -30,6 +30,7 @@ from qwq_edge.settings import Settings
 from qwq_edge.store.journal import Journal
 from qwq_edge.store.recorder import Recorder
 from qwq_edge.store.snapshots import Snapshots
+from qwq_edge.text import printable
 from qwq_edge.tui import sessions
 from qwq_edge.tui.commands import PALETTE
 from qwq_edge.tui.library import LibraryState, SeenHits, library_state, refresh_archives
@@ -197,7 +198,7 @@ class QwqEdgeApp(App[None]):
             case ev.FinalAnswer():
                 await turn.finish(event)
             case ev.Notice():
-                self.notify(event.message, title="Note", severity="information")
+                self.notify(printable(event.message), title="Note", markup=False)
             case ev.ErrorEvent():
                 await turn.show_error(event.message)
             case ev.Finished():

@@ -4,15 +4,16 @@ equal to the final answer once retractions are applied. Every case runs in both 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
 from qwq_edge.agent.loop import Agent
-from qwq_edge.agent.tools import ToolRegistry
+from qwq_edge.agent.tools import STYLE_KEYS, ToolRegistry
 from qwq_edge.events import (
     AnswerDelta,
     AnswerRetracted,
@@ -54,15 +55,12 @@ class CorpusEngine(ScriptedEngine):
         if kw.get("grammar") is not None:
             i = self.calls_seen[0]
             args = self.case.calls[i] if i < len(self.case.calls) else {"query": "extra"}
-            key, args_key = ("action", "action_input") if self.style == "seed" else (
-                "name", "arguments")  # fmt: skip
-            import json
-
+            key, args_key = STYLE_KEYS[self.style]
             self.script.insert(0, json.dumps({key: "web_search", args_key: args}))
         return super().stream(context, result, **kw)
 
 
-def run(case: Case, fmt: str) -> tuple[Agent, list[Event]]:
+def run(case: Case, fmt: Literal["seed", "qwen"]) -> tuple[Agent, list[Event]]:
     seen = [0]
     engine = CorpusEngine(case, fmt, seen)
     settings = Settings(prompt_format=fmt, max_searches=6)
@@ -94,7 +92,7 @@ def leaks(text: str, allowed: str) -> list[str]:
     return [p for p in LEAKS if p in low and p not in ok]
 
 
-def check(case: Case, fmt: str) -> dict[str, Any]:
+def check(case: Case, fmt: Literal["seed", "qwen"]) -> dict[str, Any]:
     agent, events = run(case, fmt)
     calls = [e for e in events if isinstance(e, ToolCall)]
     final = next(e for e in events if isinstance(e, FinalAnswer))
@@ -115,7 +113,7 @@ def check(case: Case, fmt: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("fmt", ["seed", "qwen"])
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_corpus_case(case: Case, fmt: str) -> None:
+def test_corpus_case(case: Case, fmt: Literal["seed", "qwen"]) -> None:
     got = check(case, fmt)
     assert got["calls"] == list(case.calls), got
     assert not got["errors"], got

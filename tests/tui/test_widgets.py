@@ -9,6 +9,7 @@ from typing import Any
 
 from textual import on
 from textual.app import App, ComposeResult
+from textual.color import Color
 from textual.widget import Widget
 from textual.widgets import Input, ListView, Markdown, Select, Static, Switch
 
@@ -26,6 +27,7 @@ from qwq_edge.events import (
 )
 from qwq_edge.settings import Settings
 from qwq_edge.store.journal import Journal
+from qwq_edge.tui import app as tui_app
 from qwq_edge.tui.library import LibraryState
 from qwq_edge.tui.screens.settings import SettingsScreen
 from qwq_edge.tui.widgets import (
@@ -42,6 +44,7 @@ from qwq_edge.tui.widgets import (
 )
 from qwq_edge.tui.widgets.sources import sources_text
 from qwq_edge.tui.widgets.status import Meter
+from qwq_edge.tui.widgets.turn import mark_unmatched, only_citations
 from tests.tui.harness import record_session
 
 
@@ -63,6 +66,12 @@ class Host(App[None]):
         self, message: PromptInput.Submitted | SessionsSidebar.Opened | SourcesView.Opened
     ) -> None:
         self.posted.append(message)
+
+
+class StyledHost(Host):
+    """A host with the app's stylesheet, for a test of what a CSS class looks like."""
+
+    CSS_PATH = Path(tui_app.__file__).with_name("app.tcss")
 
 
 def text_of(widget: Widget) -> str:
@@ -248,6 +257,53 @@ async def test_an_answer_without_deltas_is_drawn_whole_and_no_sources_mount_noth
         assert turn.query_one(Markdown).source == "Whole answer."
         assert not turn.query(SourcesView)
         assert "stopped" in text_of(turn.query_one(".stopped"))
+
+
+async def test_citations_that_match_no_source_are_marked_and_said_under_the_answer() -> None:
+    turn = TurnView("Capital of France?")
+    async with StyledHost(turn).run_test() as pilot:
+        await turn.add_text(AnswerDelta("Paris [1] [4], as [2, 4] say."))
+        await turn.flush()
+        assert turn.query_one(Markdown).source == "Paris [1] [4], as [2, 4] say."  # streaming
+        paris = Source(1, "France", "https://fr.example/")
+        text = "Paris [1] [4], as [2, 4] say."
+        await turn.finish(FinalAnswer(text, (paris,), unmatched=(4, 2)))
+        await pilot.pause()
+        assert turn.query_one(Markdown).source == "Paris [1] [4?], as [2?, 4?] say."
+        warning = turn.query_one(".answer-warning", Static)
+        assert text_of(warning) == "⚠ cites [4], [2], which match no source"
+        kinds = [type(w).__name__ for w in turn.children]
+        assert kinds == ["Static", "Markdown", "Static", "SourcesView"]  # under the answer
+        assert warning.styles.color == Color.parse(pilot.app.get_css_variables()["warning"])
+
+
+async def test_one_unmatched_citation_and_an_answer_of_citations_alone_are_said() -> None:
+    one, bare = TurnView("Q"), TurnView("Q")
+    async with Host(one, bare).run_test() as pilot:
+        await one.finish(FinalAnswer("Paris [1] [3-4].", (Source(1, "F", "https://f.example/"),
+                                                          Source(3, "G", "https://g.example/")),
+                                     unmatched=(4,)))  # fmt: skip
+        await bare.add_text(AnswerDelta("[1] [2]."))
+        await bare.finish(FinalAnswer("[1] [2].", unmatched=(1, 2)))
+        await pilot.pause()
+        assert one.query_one(Markdown).source == "Paris [1] [3-4?]."
+        assert [text_of(w) for w in one.query(".answer-warning")] == [
+            "⚠ cites [4], which matches no source"
+        ]
+        assert bare.query_one(Markdown).source == "[1?] [2?]."
+        assert [text_of(w) for w in bare.query(".answer-warning")] == [
+            "⚠ cites [1], [2], which match no source",
+            "⚠ the answer has no text, only citations",
+        ]
+
+
+def test_marks_and_bare_citations_follow_the_cores_reading_of_citations() -> None:
+    assert mark_unmatched("a [1] b [12] c [1, 2]", {1}) == "a [1?] b [12] c [1?, 2]"
+    assert mark_unmatched("[2–3] [5]", {3}) == "[2–3?] [5]"
+    assert mark_unmatched("no marks [4]", set()) == "no marks [4]"
+    assert only_citations("[4]") and only_citations(" [1] [2]. ") and only_citations("[1,2]")
+    assert not only_citations("") and not only_citations("Paris [1]")
+    assert not only_citations("[x]")
 
 
 async def test_conversation_starts_turns_and_clears() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -23,6 +24,7 @@ from textual.widgets import Static
 from qwq_edge.events import Source
 from qwq_edge.library.provider import Excerpt
 from qwq_edge.search.base import SearchProvider
+from qwq_edge.text import printable
 from qwq_edge.tui.library import ORIGIN_LABELS, Seen, excerpt_for
 
 
@@ -57,8 +59,9 @@ class SourceScreen(ModalScreen[None]):
         s = self.source
         origin = ORIGIN_LABELS.get(s.origin, s.origin)
         with Vertical(id="source"):
-            yield Static(Text(f"[{s.n}] {s.title}", style="bold"), id="source-title")
-            yield Static(Text(s.url, style=f"link {s.url}"), id="source-url")
+            url = printable(s.url)
+            yield Static(Text(f"[{s.n}] {printable(s.title)}", style="bold"), id="source-title")
+            yield Static(Text(url, style=Style(link=url)), id="source-url")
             yield Static(Text(self.meta(origin), style="dim"), id="source-meta")
             yield VerticalScroll(Static("Looking in the library…", markup=False), id="source-body")
             yield Static("Esc closes", id="source-hint", markup=False)
@@ -96,8 +99,8 @@ class SourceScreen(ModalScreen[None]):
         assert self.excerpt is not None
         out = []
         for i, p in enumerate(self.excerpt.passages):
-            text = Text(heading_of(p.title, p.heading) + "\n", style="bold dim")
-            text.append(p.text)
+            text = Text(printable(heading_of(p.title, p.heading)) + "\n", style="bold dim")
+            text.append(printable(p.text))
             matched = i == self.excerpt.matched
             if matched:
                 text = Text("▶ matched passage\n", style="bold") + text
@@ -108,5 +111,5 @@ class SourceScreen(ModalScreen[None]):
         if self.seen is None or not self.seen.hit.content:
             return [Static("What the model saw of this source was not kept.", markup=False)]
         text = Text("What the model saw\n", style="bold")
-        text.append(" ".join(self.seen.hit.content.split()))
+        text.append(printable(" ".join(self.seen.hit.content.split())))
         return [Static(text, classes="passage matched")]

@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.widgets import Input, ListItem, ListView, Static
 
 from qwq_edge.store.journal import Journal, SessionRow
+from qwq_edge.text import printable
 
 LIMIT = 200  # sessions listed; the search box reaches the older ones
 
@@ -26,7 +27,7 @@ def session_label(row: SessionRow) -> str:
     mark = "" if row.status == "done" else f" [{row.status}]"
     if row.parent:
         mark += f" · branch after turn {row.parent_turn}"
-    return f"{row.title[:40]}\n{when} · {row.searches}⌕{mark}"
+    return f"{printable(row.title)[:40]}\n{when} · {row.searches}⌕{mark}"
 
 
 class SessionItem(ListItem):

@@ -1,6 +1,9 @@
 """The sources panel under an answer: the numbered sources it cites, each with where it came
 from (web, cached, pack, zim, file) and its link. Each source opens: click it, or focus the
-panel and press its number, or move with ↑/↓ and press Enter; the panel posts ``Opened``."""
+panel and press its number, or move with ↑/↓ and press Enter; the panel posts ``Opened``.
+
+Titles and URLs came from a server (or an imported bundle): they pass ``printable`` here, so
+no escape sequence reaches the terminal, not even inside a hyperlink's target."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from qwq_edge.events import Origin, Source
+from qwq_edge.text import printable
 from qwq_edge.tui.library import ORIGIN_LABELS
 
 # The origin tag's colour: the web plain, what came from disk in colours of its own.
@@ -32,10 +36,13 @@ def sources_text(sources: tuple[Source, ...], cursor: int | None = None) -> Text
     for i, s in enumerate(sources):
         start = len(text)
         text.append(f" [{s.n}] ", style="bold reverse" if i == cursor else "bold")
-        text.append(ORIGIN_LABELS.get(s.origin, s.origin), style=ORIGIN_STYLES.get(s.origin, "dim"))
+        label = ORIGIN_LABELS.get(s.origin, printable(s.origin))
+        text.append(label, style=ORIGIN_STYLES.get(s.origin, "dim"))
         text.append(" ")
-        text.append(s.title, style=f"link {s.url}")
-        text.append(f"\n     {s.url}", style=f"dim link {s.url}")
+        url = printable(s.url)
+        link = Style(link=url or None)  # a Style, not "link {url}": a space would end the URL
+        text.append(printable(s.title), style=link)
+        text.append(f"\n     {url}", style=Style(dim=True) + link)
         text.stylize(Style(meta={"@click": f"open_source({s.n})"}), start, len(text))
         text.append("\n")
     return text

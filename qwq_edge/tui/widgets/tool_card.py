@@ -1,13 +1,19 @@
-"""A tool card: one search in the conversation, its status in the title, results inside."""
+"""A tool card: one search in the conversation, its status in the title, results inside.
+
+The query, the error and every result are untrusted (the model wrote the query, a server the
+rest): they pass ``printable`` on the way in, and the title is plain text, never markup."""
 
 from __future__ import annotations
 
 from urllib.parse import urlparse
 
+from rich.style import Style
 from rich.text import Text
+from textual.content import Content
 from textual.widgets import Collapsible, Static
 
 from qwq_edge.events import ToolCall, ToolResult
+from qwq_edge.text import printable
 
 SNIPPET = 240  # characters of each result's text: enough to judge it, short enough to scan
 
@@ -17,32 +23,41 @@ class ToolCard(Collapsible):
 
     def __init__(self, call: ToolCall) -> None:
         # Not ``query``: that would shadow DOMNode.query().
-        self.search_query = str(call.arguments.get("query", "")) or call.raw
+        self.search_query = printable(str(call.arguments.get("query", "")) or call.raw)
         self.results = Static("", classes="results")
         where = " · while thinking" if call.inside_think else ""
-        super().__init__(
-            self.results,
-            title=f"⌕ {self.search_query} · searching…{where}",
-            collapsed=True,
-            classes="tool",
-        )
+        # A str title is parsed as markup ("[/]" would raise): set it once _watch_title is ours.
+        super().__init__(self.results, title="", collapsed=True, classes="tool")
+        self.title = f"⌕ {self.search_query} · searching…{where}"
+
+    def _watch_title(self, title: str) -> None:
+        self._title.label = Content(title)  # literal text: a query's brackets are not markup
 
     def finish(self, result: ToolResult) -> None:
         """Show how the search ended: the results, or why there are none."""
         if result.error:
             status = "offline" if result.offline else "error"
-            self.title = f"⌕ {self.search_query} · {status}: {result.error}"
+            self.title = f"⌕ {self.search_query} · {status}: {printable(result.error)}"
             self.add_class("failed")
             return
         status = "from cache" if result.cached else f"{result.seconds:.1f}s"
         self.title = f"⌕ {self.search_query} · {len(result.hits)} results · {status}"
         lines = Text()
         for hit, src in zip(result.hits, result.sources, strict=False):
-            domain = urlparse(hit.url).netloc or hit.url
+            url = printable(hit.url)
+            domain = _domain(url)
             lines.append(f"[{src.n}] ", style="bold")
-            lines.append(hit.title, style=f"link {hit.url}")
+            lines.append(printable(hit.title), style=Style(link=url or None))
             lines.append(f"  {domain}\n", style="dim")
-            snippet = " ".join(hit.content.split())
+            snippet = " ".join(printable(hit.content).split())
             more = "…" if len(snippet) > SNIPPET else ""
             lines.append(f"    {snippet[:SNIPPET]}{more}\n", style="dim")
         self.results.update(lines)
+
+
+def _domain(url: str) -> str:
+    """The host part of ``url``, or the whole of it when it has none or will not parse."""
+    try:
+        return urlparse(url).netloc or url
+    except ValueError:  # "https://[x/": an unclosed IPv6 bracket
+        return url

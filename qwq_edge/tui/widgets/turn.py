@@ -3,9 +3,16 @@ answer and sources, mounted in the order they arrive.
 
 Streamed text is buffered here and drawn by ``flush``, which the app calls on a timer and
 before anything new is mounted, so the screen is redrawn a few times a second, not per token.
+
+Everything drawn here came from the model, a search or a journal: it passes ``printable`` on
+the way in (no escape sequence reaches the terminal); the buffers keep the text as received,
+so a retraction counts the characters the core counted.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Collection
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,9 +20,48 @@ from textual.containers import Vertical
 from textual.widgets import Collapsible, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
+from qwq_edge.agent.citations import cited_numbers
 from qwq_edge.events import AnswerDelta, FinalAnswer, Source, ThinkingDelta, ToolCall, ToolResult
+from qwq_edge.text import printable
 from qwq_edge.tui.widgets.sources import SourcesView
 from qwq_edge.tui.widgets.tool_card import ToolCard
+
+# A citation group as agent/citations.py reads one: [1], [2, 3], [4-6].
+_CITE = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
+_COMMA = re.compile(r"(\s*,\s*)")
+
+
+def mark_unmatched(text: str, unmatched: Collection[int]) -> str:
+    """``text`` with each cited number that matches no source marked: [4] -> [4?], and
+    [2, 4] -> [2, 4?] (a range that takes in one is marked whole: [3-5?])."""
+    if not unmatched:
+        return text
+
+    def mark(match: re.Match[str]) -> str:
+        parts = _COMMA.split(match.group(1))  # numbers and ranges, with their separators
+        for i in range(0, len(parts), 2):
+            if any(n in unmatched for n in cited_numbers(f"[{parts[i]}]")):
+                parts[i] += "?"
+        return f"[{''.join(parts)}]"
+
+    return _CITE.sub(mark, text)
+
+
+def only_citations(text: str) -> bool:
+    """An answer with citations and no words: "[4]", "[1] [2]."."""
+    return bool(text.strip()) and not any(c.isalnum() for c in _CITE.sub("", text))
+
+
+def answer_warnings(text: str, unmatched: tuple[int, ...]) -> list[str]:
+    """The lines drawn under a finished answer when its citations cannot be trusted."""
+    warnings = []
+    if unmatched:
+        cited = ", ".join(f"[{n}]" for n in unmatched)
+        verb = "matches" if len(unmatched) == 1 else "match"
+        warnings.append(f"⚠ cites {cited}, which {verb} no source")
+    if only_citations(text):
+        warnings.append("⚠ the answer has no text, only citations")
+    return warnings
 
 
 class ThinkingView(Collapsible):
@@ -33,7 +79,7 @@ class ThinkingView(Collapsible):
         self.dirty = False
 
     def add(self, text: str) -> None:
-        self.text += text
+        self.text += printable(text)
         self.dirty = True
 
     def flush(self) -> None:
@@ -62,9 +108,14 @@ class TurnView(Vertical):
         self.pending_answer = ""  # arrived, not yet drawn
         self.stream: MarkdownStream | None = None
         self.cards: dict[int, ToolCard] = {}
+        self.unmatched: frozenset[int] = frozenset()  # cited numbers that match no source
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(f"› {self.question}", style="bold"), classes="question")
+        yield Static(Text(f"› {printable(self.question)}", style="bold"), classes="question")
+
+    def shown_answer(self) -> str:
+        """The answer as drawn: printable, unmatched citations marked (once finished)."""
+        return printable(mark_unmatched(self.answer_text, self.unmatched))
 
     async def add_text(self, delta: ThinkingDelta | AnswerDelta) -> None:
         """Buffer streamed text (``flush`` draws it), opening its section if needed."""
@@ -86,7 +137,7 @@ class TurnView(Vertical):
             await self.stream.stop()
             self.stream = None
         if self.answer is not None:
-            await self.answer.update(self.answer_text)
+            await self.answer.update(self.shown_answer())
 
     async def thinking_view(self) -> ThinkingView:
         if self.thinking is None or self.thinking.collapsed:
@@ -124,7 +175,10 @@ class TurnView(Vertical):
             # An answer that came without deltas: draw it whole.
             await self.answer_view()
             self.pending_answer = final.text
-        await self.flush(final=True)
+        self.unmatched = frozenset(final.unmatched)
+        await self.flush(final=True)  # redrawn whole, with the marks
+        for warning in answer_warnings(self.answer_text, final.unmatched):
+            await self.mount(Static(warning, classes="answer-warning", markup=False))
         await self.show_sources(final.sources)
 
     async def show_sources(self, sources: tuple[Source, ...]) -> None:
@@ -132,7 +186,7 @@ class TurnView(Vertical):
             await self.mount(SourcesView(sources))
 
     async def show_error(self, message: str) -> None:
-        await self.mount(Static(f"⚠ {message}", classes="error", markup=False))
+        await self.mount(Static(f"⚠ {printable(message)}", classes="error", markup=False))
 
     async def show_stopped(self) -> None:
         await self.mount(Static("stopped — what was written is kept", classes="stopped"))
@@ -150,11 +204,13 @@ class TurnView(Vertical):
             self.answer_text += fragment
             if self.stream is None:
                 self.stream = Markdown.get_stream(self.answer)
-            await self.stream.write(fragment)
+            await self.stream.write(printable(fragment))
             changed = True
-        if final and self.stream is not None:
-            await self.stream.stop()
-            self.stream = None
-            if self.answer is not None and self.answer.source != self.answer_text:
-                await self.answer.update(self.answer_text)  # whatever the stream had pending
+        if final:
+            if self.stream is not None:
+                await self.stream.stop()
+                self.stream = None
+            shown = self.shown_answer()
+            if self.answer is not None and self.answer.source != shown:
+                await self.answer.update(shown)  # whatever the stream had pending, the marks
         return changed
