@@ -21,7 +21,7 @@ class MicroMeasures(Measures):
     """Mixed into ``Bench``: these read its engine, settings and the decode results."""
 
     def stop_detection(self) -> None:
-        self.progress("stop detection at 1k / 8k / 16k tokens")
+        self.progress("call + stop detection at 1k / 8k / 16k tokens")
         text = (
             "Let me think about this step by step. The question asks about the final, so I "
             "should consider who played, who scored and what the sources say. "
@@ -44,14 +44,20 @@ class MicroMeasures(Measures):
             for k in range(at, at + 20):
                 loops.SEED_STOP.search("".join(pieces[:k]))
             naive = (time.perf_counter() - t0) / 20 * 1e6
-            label = f"stop detection at {at // 1000}k tokens"
+            label = f"call + stop detection at {at // 1000}k tokens"
             self.rows.append(
                 Row(label, "qwq-edge", ours[at], unit="µs/token", ratio=ours[at] / naive)
             )
             self.rows.append(Row(label, "seed-style", naive, unit="µs/token", ratio=1.0))
         flat = ours[16000] / ours[1000]
         self.rows.append(
-            Row("stop detection 16k ÷ 1k", "qwq-edge", flat, goal="flat (≤ 1.5)", met=flat <= 1.5)
+            Row(
+                "call + stop detection 16k ÷ 1k",
+                "qwq-edge",
+                flat,
+                goal="flat (≤ 1.5)",
+                met=flat <= 1.5,
+            )
         )
 
     def grammar(self) -> None:

@@ -48,7 +48,7 @@ def test_bench_quick_prints_every_baseline_and_goal(
     loops = {c[1] for c in cells}
     assert {"raw", "seed-style", "naive", "qwq-edge", "qwq-edge TUI"} <= loops
     metrics = {c[0] for c in cells}
-    for needed in ("decode", "time to first token", "stop detection 16k ÷ 1k", "peak RSS"):
+    for needed in ("decode", "time to first token", "call + stop detection 16k ÷ 1k", "peak RSS"):
         assert any(m.startswith(needed) for m in metrics), needed
     assert any(m.startswith("end-to-end, 3 searches") for m in metrics)
     assert any(m.startswith("evaluated ÷ appended per resume") for m in metrics)
