@@ -199,10 +199,8 @@ class ChunkyEngine(ScriptedEngine):
 
 def test_an_opener_streamed_with_the_end_of_thinking_is_retracted() -> None:
     search = FakeSearch()
-    engine = ChunkyEngine(
-        ["I will search.¦</think>\n\n```json\n", CALL_JSON % "q1" + "\n```", "It is 42 [1].<|im_end|>"],
-        reasoning=True,
-    )  # fmt: skip
+    script = ["I will search.¦</think>\n\n```json\n", CALL_JSON % "q1" + "\n```", "It is 42 [1]."]
+    engine = ChunkyEngine([*script[:2], script[2] + "<|im_end|>"], reasoning=True)
     agent = Agent(engine, search, Settings(), today=date(2026, 11, 29))
     events: list[Event] = list(agent.ask("q?"))
     retracted = [e for e in events if isinstance(e, AnswerRetracted)]
