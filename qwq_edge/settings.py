@@ -116,6 +116,14 @@ class Settings:
     search_max_bytes: int = opt(
         2_000_000, "cap per search response, in bytes; a longer one is cut", min=1024
     )
+    server: str | None = opt(
+        None, "run the model on this llama-server (its URL)", env="QWQ_EDGE_SERVER",
+        flag="--server",
+    )  # fmt: skip
+    server_key: str | None = opt(
+        None, "API key for the llama-server", env="QWQ_EDGE_SERVER_KEY", flag="--server-key",
+        secret=True,
+    )  # fmt: skip
     tavily_api_key: str | None = opt(None, "Tavily API key", env="TAVILY_API_KEY", secret=True)
     tavily_url: str | None = opt(None, "a Tavily-compatible server", env="QWQ_EDGE_TAVILY_URL")
     search_depth: SearchDepth = opt("basic", "Tavily search depth")
@@ -176,7 +184,7 @@ class Settings:
         for f in OPTIONS.values():
             if f.metadata.get("secret"):
                 data.pop(f.name, None)
-        for key in ("tavily_url", "searxng_url"):
+        for key in ("tavily_url", "searxng_url", "server"):
             if data.get(key):
                 data[key] = redact_url(data[key])
         return data

@@ -1,5 +1,6 @@
-"""llama-bench, the C++ upper bound: built once from the llama.cpp sources vendored in the
-llama-cpp-python sdist of the installed version, cached outside the checkout.
+"""llama-bench (the C++ upper bound) and llama-server (the remote engine's tests and bench):
+built once from the llama.cpp sources vendored in the llama-cpp-python sdist of the
+installed version, cached outside the checkout.
 
 The sdist comes from the package registry (``pip download --no-binary``), never a model hub.
 """
@@ -58,21 +59,21 @@ def cmake_args() -> str:
     return " ".join(args)
 
 
-def binary(version: str | None = None) -> Path:
+def binary(version: str | None = None, target: str = "llama-bench") -> Path:
     """Cached per version and per backend flags (a CPU build must not stand in for CUDA)."""
     flags = cmake_args()
     tag = hashlib.sha256(flags.encode()).hexdigest()[:8] if flags else "cpu"
-    return cache_dir() / f"llama-bench-{version or llama_version()}-{tag}" / "llama-bench"
+    return cache_dir() / f"{target}-{version or llama_version()}-{tag}" / target
 
 
-def build(log: Path, jobs: int | None = None) -> Path:
-    """Build llama-bench for the installed llama-cpp-python version (minutes, once)."""
+def build(log: Path, jobs: int | None = None, target: str = "llama-bench") -> Path:
+    """Build ``target`` for the installed llama-cpp-python version (minutes, once)."""
     version = llama_version()
-    exe = binary(version)
+    exe = binary(version, target)
     if exe.is_file():
         return exe
     if shutil.which("cmake") is None:
-        raise RuntimeError("cmake is needed to build llama-bench (apt install cmake)")
+        raise RuntimeError(f"cmake is needed to build {target} (apt install cmake)")
     work = cache_dir() / f"src-{version}"
     work.mkdir(parents=True, exist_ok=True)
     with log.open("a") as out:
@@ -89,24 +90,27 @@ def build(log: Path, jobs: int | None = None) -> Path:
             with tarfile.open(sdists[0]) as tar:
                 tar.extractall(work, filter="data")
         src = root / "vendor" / "llama.cpp"
-        build_dir = work / f"build-{exe.parent.name}"
-        # The same backend flags as the Python build (CMAKE_ARGS, e.g. -DGGML_CUDA=on).
+        # One build tree per backend flags, shared by both targets.
+        build_dir = work / f"build-{exe.parent.name.removeprefix(target + '-')}"
+        # The same backend flags as the Python build (CMAKE_ARGS, e.g. -DGGML_CUDA=on). The
+        # server is built without its web UI (no download) and without TLS.
         extra = cmake_args().split()
         subprocess.run(
             ["cmake", "-S", str(src), "-B", str(build_dir), *extra, "-DCMAKE_BUILD_TYPE=Release",
              "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF",
-             "-DLLAMA_BUILD_SERVER=OFF", "-DBUILD_SHARED_LIBS=OFF"],
+             "-DLLAMA_BUILD_SERVER=ON", "-DLLAMA_BUILD_UI=OFF", "-DLLAMA_USE_PREBUILT_UI=OFF",
+             "-DLLAMA_OPENSSL=OFF", "-DBUILD_SHARED_LIBS=OFF"],
             check=True, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
         subprocess.run(
-            ["cmake", "--build", str(build_dir), "--target", "llama-bench",
+            ["cmake", "--build", str(build_dir), "--target", target,
              "-j", str(jobs or os.cpu_count() or 2)],
             check=True, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    found = [build_dir / "bin" / "llama-bench", *build_dir.rglob("llama-bench")]
+    found = [build_dir / "bin" / target, *build_dir.rglob(target)]
     built = next((p for p in found if p.is_file()), None)
     if built is None:
-        raise RuntimeError(f"llama-bench did not build; see {log}")
+        raise RuntimeError(f"{target} did not build; see {log}")
     exe.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(built, exe)
     return exe

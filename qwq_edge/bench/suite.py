@@ -27,6 +27,7 @@ from qwq_edge.bench.continuing import ContinueMeasures
 from qwq_edge.bench.fixtures import RESEARCH, STORY, FixtureSearch, NoSearch, Recording
 from qwq_edge.bench.micro import MicroMeasures
 from qwq_edge.bench.report import Row, markdown, peak_rss, spread
+from qwq_edge.engine.llama import LlamaEngine
 from qwq_edge.events import AnswerDelta, Event, Stats, ThinkingDelta
 from qwq_edge.runtime import load_engine, run_turn
 from qwq_edge.settings import Sampling, Settings
@@ -45,7 +46,9 @@ class Bench(MicroMeasures, ContinueMeasures):
         self.tokens = 64 if quick else 256
         self.contexts = (1024,) if quick else (2048, 8192)
         n_ctx = 4096 if quick else 10240
-        self.engine = load_engine(Settings(n_ctx=n_ctx, threads=threads), path=model, log_path=log)
+        engine = load_engine(Settings(n_ctx=n_ctx, threads=threads), path=model, log_path=log)
+        assert isinstance(engine, LlamaEngine)  # a file path: always the local engine
+        self.engine = engine
         self.llm: Any = self.engine._llm
         self.sampling = Sampling(seed=7)
         self.rows: list[Row] = []

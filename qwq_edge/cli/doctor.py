@@ -210,6 +210,26 @@ def embedding_report(settings: Settings) -> None:
     print(f"  embedding model: {path.name} ({size:.0f} MiB, {model.dims} dimensions; {ram})")
 
 
+def server_report(settings: Settings) -> int:
+    """The model a llama-server runs (``server`` set): what it is, its context and slots,
+    its build, and whether it drafts tokens (speculative decoding stays on the server)."""
+    from qwq_edge.engine.remote import RemoteEngine
+
+    assert settings.server is not None
+    try:
+        eng = RemoteEngine(settings.server, settings.server_key, on_wait=print)
+    except QwqEdgeError as exc:
+        return fail(str(exc))
+    info, gen = eng.info, eng.props.get("default_generation_settings", {})
+    print(f"server: {redact_url(settings.server)} · build {info.build or 'unknown'}")
+    print(f"  model: {Path(info.path).name} ({info.file_size / 2**30:.2f} GiB) · {info.quant}")
+    print(f"  context {info.n_ctx} per slot · {eng.slots} slot(s) · trained {info.n_ctx_train}")
+    spec = gen.get("params", {}).get("speculative.types", "")
+    print(f"  speculative decoding on the server: {spec or 'not reported'}")
+    eng.close()
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     if args.memory or args.model:  # planning for another machine or model: just the fit
         return fit_report(args)
@@ -247,6 +267,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if settings.tavily_url:
         print(f"tavily url: {redact_url(settings.tavily_url)}")
     library_report(settings)
+    if settings.server:
+        return server_report(settings)
     try:
         model = resolve.model_path(settings, p)
         info = read_gguf(model)

@@ -4,12 +4,14 @@ settings. Every front end (CLI, TUI, bench) builds through here and nowhere else
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from qwq_edge.agent.loop import Agent
 from qwq_edge.engine.base import Engine
 from qwq_edge.engine.llama import LlamaEngine
+from qwq_edge.engine.remote import RemoteEngine
 from qwq_edge.models import resolve
 from qwq_edge.paths import Paths, paths
 from qwq_edge.runtime.sources import make_provider, provider_notices
@@ -32,9 +34,14 @@ def load_engine(
     path: Path | None = None,
     *,
     log_path: Path | None = None,
-) -> LlamaEngine:
+    on_wait: Callable[[str], None] | None = None,
+) -> LlamaEngine | RemoteEngine:
     """Resolve, check and plan the model once, then load it as planned (``path``: this file
-    instead of the one the settings name; ``log_path``: where llama.cpp's log goes)."""
+    instead of the one the settings name; ``log_path``: where llama.cpp's log goes). With
+    ``server`` set, the model is the one that llama-server runs (``on_wait``: told while it
+    is still loading)."""
+    if settings.server and path is None:
+        return RemoteEngine(settings.server, settings.server_key, on_wait=on_wait)
     p = where or paths()
     model = resolve.locate(settings, p, path)
     plan = resolve.plan(settings, model)

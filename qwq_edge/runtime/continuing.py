@@ -33,8 +33,8 @@ class Continued:
 
 
 def open_snapshots(settings: Settings, where: Paths | None = None) -> Snapshots | None:
-    if not settings.kv_snapshots:
-        return None
+    if not settings.kv_snapshots or settings.server:
+        return None  # a llama-server keeps its KV cache in its own slots
     root = (where or paths()).cache_dir / "kv"
     return Snapshots(root, int(settings.kv_snapshot_max_gb * GiB))
 

@@ -100,8 +100,9 @@ class Status:
             parts.append("offline" if self.offline else "online")
         if self.library is not None:
             parts.append(describe(self.library))
-        if info is not None:
-            parts.append(info.name)
+        if info is not None:  # "NAME on http://server" for a model a llama-server runs
+            on = info.fit.removeprefix("model ") if info.fit.startswith("model on ") else ""
+            parts.append(f"{info.name} {on}".strip())
         return " · ".join(parts)
 
 
