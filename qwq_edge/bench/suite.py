@@ -26,6 +26,7 @@ from qwq_edge.bench import library, loops, meaning
 from qwq_edge.bench.continuing import ContinueMeasures
 from qwq_edge.bench.fixtures import RESEARCH, STORY, FixtureSearch, NoSearch, Recording
 from qwq_edge.bench.micro import MicroMeasures
+from qwq_edge.bench.remote import RemoteMeasures
 from qwq_edge.bench.report import Row, markdown, peak_rss, spread
 from qwq_edge.engine.llama import LlamaEngine
 from qwq_edge.events import AnswerDelta, Event, Stats, ThinkingDelta
@@ -35,7 +36,7 @@ from qwq_edge.settings import Sampling, Settings
 RESPONSE_MIN = 100  # appended tokens that mark a tool response (a marker or JSON is fewer)
 
 
-class Bench(MicroMeasures, ContinueMeasures):
+class Bench(MicroMeasures, ContinueMeasures, RemoteMeasures):
     """One model loaded once; each measure appends rows."""
 
     def __init__(self, model: Path, *, quick: bool, threads: int | None, log: Path) -> None:
@@ -284,8 +285,10 @@ def run(model: Path, *, quick: bool, threads: int | None, json_path: Path | None
     t0 = time.perf_counter()
     for step in steps:
         step()
-    took = time.perf_counter() - t0
     bench.engine.close()
+    if not quick:  # after the local model is closed: one copy of the weights in memory
+        bench.measure_server()
+    took = time.perf_counter() - t0
     lib_rows, lib_results = library.section(quick)
     meta = {
         "qwq_edge": __version__,

@@ -32,6 +32,7 @@ def register(sub: Any) -> None:
         help="with --memory: an NVIDIA GPU (default), an Apple Silicon Mac, or CPU only",
     )
     doctor.add_argument("--gpu", default="", help="with --memory: GPU or chip name, for bandwidth")
+    doctor.add_argument("--server", help="report on this llama-server (default: the setting)")
     doctor.set_defaults(handler=cmd_doctor)
     bench = sub.add_parser(
         "bench", help="benchmark against llama-bench, a raw loop and the seed-style loop"
@@ -259,7 +260,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     ):
         print(f"{label:>7}: {path}")
     try:
-        settings = load_settings()
+        settings = load_settings({"server": getattr(args, "server", None)})
     except QwqEdgeError as exc:
         return fail(str(exc))
     key = settings.tavily_api_key

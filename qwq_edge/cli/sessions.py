@@ -215,6 +215,10 @@ def _rerun(journal: Journal, session_id: str, events: list[Any], model: str | No
     if start is None:
         raise QwqEdgeError(f"session {session_id} has no start event; it cannot be re-run")
     settings = settings_from_record(start.settings)
+    here = runtime.load_settings()
+    if here.server and not model:  # the other way round: re-run on the configured server
+        return _rerun_on_server(settings.replace(server=here.server, server_key=here.server_key),
+                                session_id, events, start.model)  # fmt: skip
     if model:
         path = Path(model)
     else:
@@ -241,6 +245,26 @@ def _rerun(journal: Journal, session_id: str, events: list[Any], model: str | No
     print("\nidentical to the recording" if same else "\nnot identical to the recording")
     engine.close()
     return 0 if same or model else 1
+
+
+def _rerun_on_server(settings: Any, session_id: str, events: list[Any], recorded: str) -> int:
+    from qwq_edge import runtime
+
+    engine = runtime.load_engine(settings, on_wait=lambda s: print(s, file=sys.stderr))
+    serving = Path(engine.info.path).name
+    if serving != recorded:  # the model identity check, before anything runs
+        print(f"qwq-edge: note: the server runs {serving}, but {session_id} was recorded with "
+              f"{recorded}; the answers will differ", file=sys.stderr)  # fmt: skip
+    print(f"re-running {session_id} on {engine.info.fit.removeprefix('model on ')} …",
+          file=sys.stderr)  # fmt: skip
+    results = runtime.rerun_session(events, engine, runtime.offline_provider(_cache()))
+    same = all(r.identical for r in results)
+    for i, r in enumerate(results, 1):
+        print(f"\nturn {i}: {r.question}")
+        print("  identical answer" if r.identical else "  the answer DIFFERS")
+    print("\nidentical to the recording" if same else "\nnot identical to the recording")
+    engine.close()
+    return 0 if same else 1
 
 
 def _side_by_side(a_title: str, a: str, a_src: Any, b_title: str, b: str, b_src: Any) -> None:
