@@ -12,7 +12,7 @@ from qwq_edge.agent import prompts
 from qwq_edge.agent.formats import QwenFormat, SeedFormat
 from qwq_edge.agent.recognizer import calls_in
 from qwq_edge.agent.searching import Searcher, TurnOver
-from qwq_edge.agent.state import TurnState, stats_event
+from qwq_edge.agent.state import TurnState, larger_context, stats_event
 from qwq_edge.agent.tools import ParsedCall, ToolCallError, ToolRegistry
 from qwq_edge.engine.base import Engine, Generation
 from qwq_edge.events import Event, Notice, Recognized, ToolCall
@@ -152,7 +152,7 @@ class Calls:
                 raise TurnOver(
                     "context_full",
                     f"the context is full ({n_ctx} tokens) before the answer; start a new "
-                    "session or raise n_ctx",
+                    f"session or {larger_context(self.engine.info)}",
                 )
             body = body[: room - len(note)] + note
             yield Notice("search results were trimmed to fit the context", kind="context")

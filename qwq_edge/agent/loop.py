@@ -22,6 +22,7 @@ from qwq_edge.agent.shapes import CallMatch
 from qwq_edge.agent.state import (
     Controls,
     TurnState,
+    larger_context,
     new_session_id,
     recorded_settings,
     stats_event,
@@ -168,9 +169,11 @@ class Agent(Calls):
         tokens += self._tokens(segments, bos=first)
         n_ctx = self.engine.info.n_ctx
         reserve = self.settings.answer_reserve
+        fix = larger_context(self.engine.info)
         if len(self.context) + len(tokens) + reserve > n_ctx:
             raise TurnOver(
-                "context_full", _no_room(first, len(self.context), len(tokens), reserve, n_ctx)
+                "context_full",
+                _no_room(first, len(self.context), len(tokens), reserve, n_ctx, fix),
             )
         self.context += tokens
         self._turn_open = True
@@ -224,7 +227,7 @@ class Agent(Calls):
                 raise TurnOver(
                     "context_full",
                     f"the context is full ({self.engine.info.n_ctx} tokens); start a new session "
-                    "or raise n_ctx",
+                    f"or {larger_context(self.engine.info)}",
                 )
             if gen.marker in _OVERREACH:
                 self._rewind(gen, max(0, gen.marker_start))
@@ -354,17 +357,17 @@ class Agent(Calls):
         return keep + len(partial)
 
 
-def _no_room(first: bool, used: int, needed: int, reserve: int, n_ctx: int) -> str:
+def _no_room(first: bool, used: int, needed: int, reserve: int, n_ctx: int, fix: str) -> str:
     """What does not fit and the flag that fixes it (words for every front end: the CLI has
     no Ctrl+N, and a new session cannot help a first question)."""
     if first:
         return (
             f"this question does not fit in the context: the prompt takes {needed} tokens "
             f"and {reserve} are kept for the answer (answer_reserve), more than n_ctx "
-            f"{n_ctx}; raise --n-ctx"
+            f"{n_ctx}; {fix}"
         )
     return (
         f"this follow-up does not fit in the context: the session uses {used} of {n_ctx} "
         f"tokens, the question needs {needed} and {reserve} are kept for the answer; start "
-        "a new session, or raise --n-ctx and continue it"
+        f"a new session, or {fix} and continue it"
     )

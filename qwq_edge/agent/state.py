@@ -57,6 +57,13 @@ class TurnState:
     prev_end: int = 0
 
 
+def larger_context(info: ModelInfo) -> str:
+    """What makes the context larger: a flag here, the server's own flag on a llama-server."""
+    if info.server:
+        return f"start the llama-server at {info.server} with a larger --ctx-size"
+    return "raise --n-ctx"
+
+
 def new_session_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
 

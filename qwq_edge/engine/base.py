@@ -35,6 +35,7 @@ class ModelInfo:
     threads: int = 0
     fit: str = ""  # the fit planner's choice, as shown to the user
     build: str = ""  # the llama.cpp build: a KV snapshot from another build does not load
+    server: str = ""  # the llama-server running the model (shown redacted); "" when local
 
 
 @dataclass

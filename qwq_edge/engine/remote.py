@@ -107,6 +107,7 @@ class RemoteEngine:
             reasoning="</think>" in self._special_text or "<think>" in template,
             fit=f"model on {self.api.shown}",
             build=str(props.get("build_info") or ""),
+            server=self.api.shown,
         )
 
     # -- the Engine protocol ---------------------------------------------------------

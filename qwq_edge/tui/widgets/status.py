@@ -101,8 +101,7 @@ class Status:
         if self.library is not None:
             parts.append(describe(self.library))
         if info is not None:  # "NAME on http://server" for a model a llama-server runs
-            on = info.fit.removeprefix("model ") if info.fit.startswith("model on ") else ""
-            parts.append(f"{info.name} {on}".strip())
+            parts.append(f"{info.name} on {info.server}" if info.server else info.name)
         return " · ".join(parts)
 
 
