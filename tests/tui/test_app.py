@@ -13,6 +13,7 @@ from textual.widgets import Input, ListView, Markdown
 from qwq_edge.errors import ModelLoadError
 from qwq_edge.events import (
     AnswerDelta,
+    AnswerRetracted,
     ErrorEvent,
     Event,
     FinalAnswer,
@@ -255,7 +256,8 @@ async def test_apply_shows_every_event_type() -> None:
         SessionStarted("sid", "q", "m.gguf", {}), QuestionAsked(1, "q"), ThinkingDelta("hm"),
         ToolCall(1, "web_search", {"query": "x"}, "{}", True),
         ToolResult(1, "fake", "x", error="down"), Stats("generate", 5, 0, 3, 0.1, 1.0, 50, 512),
-        AnswerDelta("ans"), Notice("a note"), ErrorEvent("it broke"), FinalAnswer("ans"),
+        AnswerDelta("ans\n```json"), AnswerRetracted(8), Notice("a note"), ErrorEvent("it broke"),
+        FinalAnswer("ans"),
         Finished("cancelled"),
     ]  # fmt: skip
     assert {type(e) for e in samples} == set(get_args(Event))  # a new type needs a sample here
