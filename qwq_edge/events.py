@@ -16,7 +16,7 @@ from typing import Any, Literal, NoReturn, get_args, get_type_hints
 from qwq_edge.errors import ErrorKind
 
 FinishReason = Literal["eos", "budget", "cancelled", "error", "context_full", "max_tokens"]
-NoticeKind = Literal["info", "no_search", "offline", "context", "journal"]
+NoticeKind = Literal["info", "no_search", "offline", "context", "journal", "thinking"]
 Recognized = Literal["tag", "bare", "forced"]  # how a tool call was found in the output
 # Where a search result came from: a live web search, the search cache (an earlier web
 # result), an imported search pack or bundle, a Kiwix ZIM archive, or a document folder.

@@ -111,6 +111,12 @@ class Settings:
     max_tokens: int = opt(
         0, "token limit per question (0: the context)", flag="--max-tokens", min=0
     )
+    max_thinking_tokens: int = opt(
+        0,
+        "thinking tokens per question before the model must answer (0: no limit)",
+        flag="--think-budget",
+        min=0,
+    )
     # The whole search, not each read: a server that drips one byte at a time still ends.
     search_timeout: float = opt(20.0, "seconds a whole search may take", min=0.1)
     search_max_bytes: int = opt(

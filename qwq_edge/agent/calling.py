@@ -1,6 +1,7 @@
 """Running a tool call inside the loop: sampling it under the grammar (or taking one the
-model wrote whole in another shape), refusing one copied out of a search result, and
-splicing the response into the context (docs/architecture.md, "The loop").
+model wrote whole in another shape), refusing one copied out of a search result, splicing
+the response into the context, and cutting the closers a model writes after it
+(docs/architecture.md, "The loop").
 """
 
 from __future__ import annotations
@@ -54,6 +55,23 @@ class Calls:
         grammar: str | None = None,
     ) -> Iterator[str]:
         raise NotImplementedError
+
+    def _drop_head(self, gen: Generation, n: int) -> None:
+        """Cut the stray closers a model wrote right after a tool response out of ``gen``
+        (the tokens after them stay; the next engine call re-evaluates them)."""
+        last = len(gen.tokens) - (1 if gen.stop in ("eog", "marker") else 0)
+        j = min(gen.tokens_before(n), last)
+        head = gen.ends[j - 1] if j else 0
+        extra: list[int] = []
+        if head < n and j < last:  # one token holds the end of the closers and more text
+            extra = self.engine.tokenize(gen.text[n : gen.ends[j]], trusted=False)
+            j += 1
+        ends = [len(self.engine.detokenize(extra[: k + 1])) for k in range(len(extra))]
+        gen.tokens = extra + gen.tokens[j:]
+        gen.ends = ends + [e - n for e in gen.ends[j:]]
+        gen.text = gen.text[n:]
+        if gen.marker_start >= 0:
+            gen.marker_start -= n
 
     def _tool_call(self, state: TurnState, recognized: Recognized) -> Iterator[Event]:
         """After the canonical opener: the model writes the call under the grammar."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from qwq_edge.agent.calling import Calls
 from qwq_edge.agent.citations import unmatched, used_sources
 from qwq_edge.agent.formats import THINK_END, PromptContext, Segment, get_format
+from qwq_edge.agent.prompts import WRAP_UP
 from qwq_edge.agent.recognizer import CallScanner, close_fences, dangling
 from qwq_edge.agent.searching import Searcher, TurnOver
 from qwq_edge.agent.shapes import CallMatch
@@ -221,6 +222,11 @@ class Agent(Calls):
                     raise TurnOver("cancelled")
                 self._answer_now(state)
                 continue
+            spent = self._think_left(state)
+            if gen.stop == "max_tokens" and spent is not None and spent <= 0:
+                yield from self._end_thinking(state)
+                at_answer_start = True
+                continue
             if gen.stop == "max_tokens":
                 raise TurnOver("max_tokens", "stopped at the per-question token limit (max_tokens)")
             if gen.stop == "context_full":
@@ -279,6 +285,22 @@ class Agent(Calls):
             self.context += self.engine.tokenize(f"\n{THINK_END}\n\n", trusted=True)
             state.mode = "answer"
 
+    def _think_left(self, state: TurnState) -> int | None:
+        """Thinking tokens left in the budget (None: no budget, or not thinking)."""
+        budget = self.settings.max_thinking_tokens
+        if state.mode != "think" or budget <= 0:
+            return None
+        return budget - state.thought
+
+    def _end_thinking(self, state: TurnState) -> Iterator[Event]:
+        """The thinking budget is spent: a wrap-up line and ``</think>``, then the answer."""
+        wrap = f"\n\n{WRAP_UP}\n"
+        self.context += self.engine.tokenize(wrap + f"{THINK_END}\n\n", trusted=True)
+        state.mode = "answer"
+        yield ThinkingDelta(wrap)
+        budget = self.settings.max_thinking_tokens
+        yield Notice(f"the thinking budget ({budget} tokens) ended the thinking", kind="thinking")
+
     def _generate(self, state: TurnState) -> Generator[Event, None, tuple[Generation, CallScanner]]:
         s = self.settings
         markers = list(_OVERREACH)
@@ -287,6 +309,9 @@ class Agent(Calls):
         left = s.max_tokens - state.generated if s.max_tokens > 0 else 0
         if s.max_tokens > 0 and left <= 0:
             raise TurnOver("max_tokens", "stopped at the per-question token limit (max_tokens)")
+        think_left = self._think_left(state)
+        if think_left is not None:  # > 0 here: the loop ends a spent budget before this
+            left = min(left, think_left) if left else think_left
         gen = Generation()
         scan = CallScanner(self.tools, markers, after_call=state.after_call)
         state.after_call = False
@@ -303,25 +328,10 @@ class Agent(Calls):
         self.context += gen.tokens
         state.gen, state.gen_end = gen, len(self.context)
         state.generated += len(gen.tokens)
+        if thinking:
+            state.thought += len(gen.tokens)
         yield stats_event("generate", gen, len(self.context), self.engine.info.n_ctx)
         return gen, scan
-
-    def _drop_head(self, gen: Generation, n: int) -> None:
-        """Cut the stray closers a model wrote right after a tool response out of ``gen``
-        (the tokens after them stay; the next engine call re-evaluates them)."""
-        last = len(gen.tokens) - (1 if gen.stop in ("eog", "marker") else 0)
-        j = min(gen.tokens_before(n), last)
-        head = gen.ends[j - 1] if j else 0
-        extra: list[int] = []
-        if head < n and j < last:  # one token holds the end of the closers and more text
-            extra = self.engine.tokenize(gen.text[n : gen.ends[j]], trusted=False)
-            j += 1
-        ends = [len(self.engine.detokenize(extra[: k + 1])) for k in range(len(extra))]
-        gen.tokens = extra + gen.tokens[j:]
-        gen.ends = ends + [e - n for e in gen.ends[j:]]
-        gen.text = gen.text[n:]
-        if gen.marker_start >= 0:
-            gen.marker_start -= n
 
     def _stream(
         self,

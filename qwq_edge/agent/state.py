@@ -46,6 +46,7 @@ class TurnState:
     mode: Mode
     budget: Budget
     generated: int = 0
+    thought: int = 0  # tokens generated while thinking (the thinking budget counts these)
     calls: int = 0  # engine calls so far (each gets its own derived seed)
     answer: list[str] = field(default_factory=list)
     after_call: bool = False  # the next generation starts right after a tool response

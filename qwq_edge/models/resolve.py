@@ -76,13 +76,17 @@ def catalog_entry(settings: Settings, where: Paths | None = None) -> tuple[Model
 
 
 def recommended(settings: Settings, where: Paths | None = None) -> Settings:
-    """``settings`` with the catalog's sampling and minimum searches for its model filled in
+    """``settings`` with the catalog's sampling, minimum searches and thinking budget filled in
     wherever nothing was set explicitly (the test models get ``min_searches = 1``)."""
     found = catalog_entry(settings, where)
     if found is None:
         return settings
     entry = found[0]
-    wanted = {"min_searches": entry.min_searches, **entry.sampling}
+    wanted: dict[str, object] = {
+        "min_searches": entry.min_searches,
+        "max_thinking_tokens": entry.max_thinking_tokens,
+        **entry.sampling,
+    }
     return settings.replace(**{k: v for k, v in wanted.items() if k not in settings.explicit})
 
 

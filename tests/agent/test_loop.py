@@ -334,3 +334,29 @@ def test_resume_continues_a_journaled_conversation() -> None:
     assert "user\nFirst question?<|im_end|>" in text
     assert "First answer [1].<|im_end|>\n<|im_start|>user\nAnd then?" in text
     assert answer(events) == "Second answer."
+
+
+def test_a_thinking_budget_closes_the_thought_and_an_answer_follows() -> None:
+    from qwq_edge.agent.prompts import WRAP_UP
+
+    a = agent(["x" * 50, "The answer.<|im_end|>"], reasoning=True, max_thinking_tokens=10)
+    events = list(a.ask("q?"))
+    thinking = "".join(e.text for e in of(events, ThinkingDelta))
+    assert thinking.count("x") == 10 and WRAP_UP in thinking  # closed at the budget
+    assert [n.kind for n in of(events, Notice)] == ["thinking"]
+    assert of(events, FinalAnswer)[0].text == "The answer."
+    text = a.engine.detokenize(a.context)
+    assert text.count("</think>") == 1 and text.index(WRAP_UP) < text.index("</think>")
+
+
+def test_calls_inside_thinking_do_not_spend_the_thinking_budget() -> None:
+    search = FakeSearch()
+    script = ["Let me look.<tool_call>", CALL % "q", "y" * 30, "Done [1].<|im_end|>"]
+    a = agent(script, search, reasoning=True, max_thinking_tokens=20)
+    events = list(a.ask("q?"))
+    assert search.queries == ["q"]
+    thinking = "".join(e.text for e in of(events, ThinkingDelta))
+    # 13 thinking tokens before the call ("Let me look." and the tag), the call's own JSON
+    # not counted, so 7 are left for the thinking after the search.
+    assert thinking.count("y") == 7
+    assert of(events, FinalAnswer)[0].text == "Done [1]."

@@ -53,6 +53,7 @@ class Status:
     searches: int = 0
     web: bool = True  # searches include the web (False: "library only")
     library: LibraryState | None = None  # None: searches do not use the library
+    think_budget: int = 0  # the thinking budget in use, for a model that thinks (0: none)
 
     @classmethod
     def of(
@@ -75,6 +76,7 @@ class Status:
             max_searches=settings.max_searches, offline=offline, running=running,
             state=state, loading_since=loading_since, model=model,
             tps=meter.tps, ctx=meter.ctx, searches=meter.searches, web=web, library=library,
+            think_budget=settings.max_thinking_tokens if model and model.reasoning else 0,
         )  # fmt: skip
 
     def line(self) -> str:
@@ -94,6 +96,8 @@ class Status:
         n_ctx = self.ctx[1] or (info.n_ctx if info is not None else 0)
         parts.append(f"ctx {self.ctx[0]}/{n_ctx or 'auto'}")
         parts.append(f"searches {self.searches}/{self.max_searches}")
+        if self.think_budget:
+            parts.append(f"think ≤{self.think_budget}")
         if not self.web:
             parts.append("library only")
         else:
