@@ -6,13 +6,18 @@ GPU ?= auto
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: run test setup default-model test-models zim lint
+.PHONY: run test setup default-model test-models zim lint llama-server
 
 run: setup default-model
 	$(BIN)/qwq-edge
 
-test: setup test-models zim lint
+test: setup test-models zim llama-server lint
 	$(BIN)/pytest
+
+# llama-server, built once from the llama.cpp sources that llama-cpp-python vendors (cached
+# outside the checkout): the remote-engine tests run the agent against it.
+llama-server: setup
+	@$(PY) scripts/build_llama_server.py >/dev/null
 
 # The tests read real ZIM archives; the GPL-3 libzim extra is installed for them only.
 zim: setup

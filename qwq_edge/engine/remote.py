@@ -94,7 +94,7 @@ class RemoteEngine:
         template = str(props.get("chat_template") or "")
         self._info = ModelInfo(
             path=path,
-            name=str(props.get("model_alias") or Path(path).stem or "model"),
+            name=Path(str(props.get("model_alias") or path)).stem or "model",
             architecture="",
             quant=str(props.get("model_ftype") or ""),
             file_size=int(meta.get("size") or 0),
@@ -149,7 +149,8 @@ class RemoteEngine:
         try:
             self.api.post(
                 "/completion",
-                {"prompt": [next(iter(self._eog), 0)], "n_predict": 0, "grammar": gbnf,
+                # One token: the server parses the grammar only when it builds a sampler.
+                {"prompt": [next(iter(self._eog), 0)], "n_predict": 1, "grammar": gbnf,
                  "cache_prompt": False},
             )  # fmt: skip
         except ServerError as exc:

@@ -19,6 +19,7 @@ from qwq_edge.settings import redact_url
 
 READY_WAIT = 600.0  # seconds to wait for a server that is still loading its model
 CONNECT_TIMEOUT = 5.0
+QUICK = 15.0  # seconds for a GET (health, props): a server that is up answers at once
 
 
 class ServerError(QwqEdgeError):
@@ -49,7 +50,8 @@ class ServerApi:
         return session
 
     def get(self, path: str) -> Any:
-        return self.call("GET", path)
+        # Status and metadata answer at once from a live server: no long wait on a hung one.
+        return self.call("GET", path, timeout=QUICK)
 
     def post(self, path: str, body: dict[str, Any], timeout: float | None = None) -> Any:
         return self.call("POST", path, body, timeout)
