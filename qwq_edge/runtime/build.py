@@ -41,11 +41,15 @@ def load_engine(
     ``server`` set, the model is the one that llama-server runs (``on_wait``: told while it
     is still loading)."""
     if settings.server and path is None:
-        return RemoteEngine(settings.server, settings.server_key, on_wait=on_wait)
+        return RemoteEngine(settings.server, settings.server_key, on_wait=on_wait or _say)
     p = where or paths()
     model = resolve.locate(settings, p, path)
     plan = resolve.plan(settings, model)
     return LlamaEngine(model, plan, threads=settings.threads, log_path=log_path or p.llama_log)
+
+
+def _say(note: str) -> None:
+    print(f"qwq-edge: note: {note}", file=sys.stderr)
 
 
 def open_journal(where: Paths | None = None) -> Journal:
