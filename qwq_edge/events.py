@@ -138,6 +138,10 @@ class Stats:
     # the next call evaluates it along with whatever was appended.
     stop: str = "eog"
     t: float = field(default_factory=_now)
+    # Speculation: decode calls after the prefill, tokens drafted from the context, kept.
+    decode_calls: int = 0
+    drafted: int = 0
+    accepted: int = 0
 
     @property
     def decode_tps(self) -> float:

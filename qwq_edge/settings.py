@@ -33,6 +33,7 @@ KvType = Literal["f16", "q8_0", "q4_0"]
 KvSetting = Literal["auto", "f16", "q8_0", "q4_0"]
 SearchDepth = Literal["basic", "advanced"]
 WebSearch = Literal["tavily", "searxng"]
+Speculation = Literal["auto", "off"]
 LibraryMode = Literal["hybrid", "bm25", "semantic"]
 
 
@@ -110,6 +111,12 @@ class Settings:
     answer_reserve: int = opt(512, "context kept free for the answer after a tool response", min=0)
     max_tokens: int = opt(
         0, "token limit per question (0: the context)", flag="--max-tokens", min=0
+    )
+    speculation: Speculation = opt(
+        "auto",
+        "draft tokens from the context and verify them in one batch (auto or off)",
+        env="QWQ_EDGE_SPECULATION",
+        flag="--speculation",
     )
     max_thinking_tokens: int = opt(
         0,

@@ -84,6 +84,9 @@ def stats_event(
         context_used=context_used,
         n_ctx=n_ctx,
         stop=gen.stop,
+        decode_calls=st.decode_calls,
+        drafted=st.drafted,
+        accepted=st.accepted,
     )
 
 

@@ -28,6 +28,7 @@ from qwq_edge.bench.fixtures import RESEARCH, STORY, FixtureSearch, NoSearch, Re
 from qwq_edge.bench.micro import MicroMeasures
 from qwq_edge.bench.remote import RemoteMeasures
 from qwq_edge.bench.report import Row, markdown, peak_rss, spread
+from qwq_edge.bench.speculation import SpeculationMeasures
 from qwq_edge.engine.llama import LlamaEngine
 from qwq_edge.events import AnswerDelta, Event, Stats, ThinkingDelta
 from qwq_edge.runtime import load_engine, run_turn
@@ -36,7 +37,7 @@ from qwq_edge.settings import Sampling, Settings
 RESPONSE_MIN = 100  # appended tokens that mark a tool response (a marker or JSON is fewer)
 
 
-class Bench(MicroMeasures, ContinueMeasures, RemoteMeasures):
+class Bench(MicroMeasures, ContinueMeasures, RemoteMeasures, SpeculationMeasures):
     """One model loaded once; each measure appends rows."""
 
     def __init__(self, model: Path, *, quick: bool, threads: int | None, log: Path) -> None:
@@ -276,7 +277,7 @@ def run(model: Path, *, quick: bool, threads: int | None, json_path: Path | None
     log = Path(tempfile.gettempdir()) / "qwq-edge-bench-llama.log"
     bench = Bench(model, quick=quick, threads=threads, log=log)
     info = bench.engine.info
-    steps: list[Callable[[], None]] = [bench.measure_decode, bench.measure_tui]
+    steps: list[Callable[[], None]] = [bench.measure_decode, bench.speculation, bench.measure_tui]
     steps += [lambda t=t: bench.session(t) for t in bench.contexts]  # type: ignore[misc]
     steps += [lambda t=t: bench.continuing(t) for t in bench.contexts[-1:]]  # type: ignore[misc]
     steps += [bench.stop_detection, bench.grammar, bench.memory]

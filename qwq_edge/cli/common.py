@@ -40,6 +40,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
             target.add_argument(flag, dest=name, type=_number(name, base), help=help_text)
         else:
             target.add_argument(flag, dest=name, type=str, help=help_text)
+    # The short way to turn speculation off (the same setting as --speculation off).
+    p.add_argument("--no-speculation", dest="speculation", action="store_const", const="off",
+                   help="decode one token at a time (no drafts from the context)")  # fmt: skip
 
 
 def _number(name: str, base: type) -> Any:

@@ -60,6 +60,7 @@ class TextRenderer:
         self._gen_tokens = 0
         self._gen_seconds = 0.0
         self._evaluated = 0
+        self._drafted = self._accepted = 0  # speculation: drafted from the context, kept
         self._said: str | None = None  # the last search error shown (not said twice)
         self._held = ""  # the end of the answer, held while it could be a call's opener
 
@@ -115,6 +116,8 @@ class TextRenderer:
                 if event.phase == "generate":  # the speed of free text, not of grammar JSON
                     self._gen_tokens += event.tokens_generated
                     self._gen_seconds += event.gen_seconds
+                    self._drafted += event.drafted
+                    self._accepted += event.accepted
             case Notice(message=message):
                 if message == self._said:  # "the network is unreachable", once
                     return
@@ -159,13 +162,16 @@ class TextRenderer:
     def _finished(self, reason: str) -> None:
         if self.show_stats and self._tokens:
             tps = self._gen_tokens / self._gen_seconds if self._gen_seconds > 0 else 0.0
+            drafts = (
+                f"{self._accepted}/{self._drafted} drafted tokens kept · " if self._drafted else ""
+            )
             line = (
-                f"\n{self._tokens} tokens · {tps:.1f} tok/s · "
+                f"\n{self._tokens} tokens · {tps:.1f} tok/s · {drafts}"
                 f"{self._evaluated} prompt tokens evaluated · {reason}"
             )
             self.out.write(self._style("2", line) + "\n")
         self._section = None
-        self._tokens = self._gen_tokens = self._evaluated = 0
+        self._tokens = self._gen_tokens = self._evaluated = self._drafted = self._accepted = 0
         self._gen_seconds = 0.0
 
 

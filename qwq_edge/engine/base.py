@@ -44,6 +44,9 @@ class CallStats:
     tokens_reused: int = 0  # context tokens already in the KV cache
     tokens_generated: int = 0
     prompt_seconds: float = 0.0  # call start to first sampled token (prefill + one sample)
+    decode_calls: int = 0  # llama_decode calls after the prefill (speculation: fewer than tokens)
+    drafted: int = 0  # tokens drafted from the context and verified
+    accepted: int = 0  # of those, kept
     gen_seconds: float = 0.0  # first token to the end
 
 

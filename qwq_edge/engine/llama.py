@@ -1,10 +1,10 @@
-"""The Engine on llama-cpp-python: prefix reuse, safe tokenization, grammar, cancellation.
+"""The Engine on llama-cpp-python: prefix reuse, safe tokenization, grammar, cancellation;
+free text on our own decode step with speculation (``speculative.py``).
 
-Facts this relies on (docs/architecture.md, "llama-cpp-python 0.3.36"):
-``Llama.generate(..., reset=False)`` evaluates exactly what it is given on top of
-``n_tokens``; the last sampled token is not in the KV cache yet; an invalid grammar
-segfaults in the sampler, so it is validated first; llama.cpp matches user-defined tokens
-even with ``special=False``.
+Facts this relies on (docs/architecture.md, "llama-cpp-python 0.3.36"): ``generate(...,
+reset=False)`` evaluates exactly what it is given on top of ``n_tokens``; the last sampled
+token is not in the KV cache yet; an invalid grammar segfaults in the sampler, so it is
+validated first; llama.cpp matches user-defined tokens even with ``special=False``.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from qwq_edge.engine import kv_state, native_log
+from qwq_edge.engine import kv_state, native_log, speculative
 from qwq_edge.engine.base import Generation, ModelInfo
 from qwq_edge.engine.grammar_sampler import LazyGrammarSampler
+from qwq_edge.engine.speculative import PromptLookup
 from qwq_edge.engine.stops import Scanner, StopRules
 from qwq_edge.errors import GrammarError, ModelLoadError
 from qwq_edge.models import ModelFile, Plan
@@ -50,6 +51,7 @@ class LlamaEngine:
         log_path: Path | None = None,
     ) -> None:
         import llama_cpp
+        from llama_cpp._internals import LlamaBatch
 
         if log_path is not None:
             native_log.route_to(log_path)
@@ -81,6 +83,9 @@ class LlamaEngine:
         logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)
         self._lib = llama_cpp
         self._vocab = self._llm._model.vocab
+        self.speculation = True  # draft from the context (settings: speculation = "off")
+        # The batch a draft is verified in: the last token and up to MAX_DRAFT drafted ones.
+        self._batch = LlamaBatch(n_tokens=speculative.MAX_DRAFT + 1, embd=0, n_seq_max=1)
         n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
         specials = [
             t
@@ -290,18 +295,12 @@ class LlamaEngine:
         t_first = t0
         if stats.tokens_evaluated > 1:
             self._set_abort(True)
-        if grammar is not None:
-            # generate() builds its sampler on the first next(); that call gets ours.
-            llm._init_sampler = lazy_sampler  # type: ignore[method-assign,assignment]
-        gen = llm.generate(
-            list(context[prefix:]),
-            reset=False,
-            top_k=sampling.top_k,
-            top_p=sampling.top_p,
-            min_p=sampling.min_p,
-            temp=sampling.temperature,
-            repeat_penalty=sampling.repeat_penalty,
-        )
+        if grammar is None:
+            yield from self._own(llm, context, prefix, sampling, rules, decode, cancel)
+            return
+        # Under a grammar (no drafting: mostly rejected there), generate() gets our sampler.
+        llm._init_sampler = lazy_sampler  # type: ignore[method-assign,assignment]
+        gen = llm.generate(list(context[prefix:]), reset=False, **_chain_args(sampling))
         try:
             for token in gen:
                 if not result.tokens:
@@ -322,12 +321,11 @@ class LlamaEngine:
             stats.tokens_evaluated = max(0, llm.n_tokens - prefix)
         finally:
             gen.close()
-            if grammar is not None:
-                llm.__dict__.pop("_init_sampler", None)  # the class's method again
-                for sampler in lazy:
-                    self.grammar_checks = (sampler.checked, sampler.resampled)
-                    sampler.close()
-                llm._sampler = None
+            llm.__dict__.pop("_init_sampler", None)  # the class's method again
+            for sampler in lazy:
+                self.grammar_checks = (sampler.checked, sampler.resampled)
+                sampler.close()
+            llm._sampler = None
             self._set_abort(False)
             self._cancel = None
             tail = rules.finish()  # held back as a possible marker prefix, and it was not one
@@ -335,6 +333,57 @@ class LlamaEngine:
                 stats.gen_seconds = time.perf_counter() - t_first
         if tail:
             yield tail
+
+    def _own(
+        self,
+        llm: Any,
+        context: Sequence[int],
+        prefix: int,
+        sampling: Sampling,
+        rules: StopRules,
+        decode: Callable[[int], str],
+        cancel: threading.Event | None,
+    ) -> Iterator[str]:
+        """Free text on our own decode step: the prefill, then ``speculative.decode`` with
+        llama-cpp-python's own sampler chain (so a seed gives what ``generate`` gave)."""
+        result, stats = rules.result, rules.result.stats
+        t0 = t_first = time.perf_counter()
+        chain = llm._init_sampler(**_chain_args(sampling))
+        tail = ""
+        try:
+            llm.eval(list(context[prefix:]))  # the prefill; the abort callback can stop it
+            self._set_abort(False)
+            first = int(chain.sample(llm._ctx, -1))
+            t_first = time.perf_counter()
+            stats.prompt_seconds = t_first - t0
+            drafter = PromptLookup(context) if self.speculation else None
+            yield from speculative.decode(
+                llm, self._batch, chain, first, rules, decode, stats, drafter
+            )
+        except RuntimeError:
+            # llama_decode aborted by the callback: the KV cache keeps what was decoded.
+            if cancel is None or not cancel.is_set():
+                raise
+            result.stop = "cancelled"
+            stats.prompt_seconds = time.perf_counter() - t0
+            stats.tokens_evaluated = max(0, llm.n_tokens - prefix)
+        finally:
+            chain.close()
+            self._set_abort(False)
+            self._cancel = None
+            tail = rules.finish()
+            if result.tokens:
+                stats.gen_seconds = time.perf_counter() - t_first
+        if tail:
+            yield tail
+
+
+def _chain_args(s: Sampling) -> dict[str, Any]:
+    """llama-cpp-python's sampler chain arguments, the same for generate() and our loop."""
+    return {
+        "top_k": s.top_k, "top_p": s.top_p, "min_p": s.min_p, "temp": s.temperature,
+        "repeat_penalty": s.repeat_penalty,
+    }  # fmt: skip
 
 
 def _load_error(model: ModelFile, plan: Plan, message: str) -> ModelLoadError:

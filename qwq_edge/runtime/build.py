@@ -45,7 +45,9 @@ def load_engine(
     p = where or paths()
     model = resolve.locate(settings, p, path)
     plan = resolve.plan(settings, model)
-    return LlamaEngine(model, plan, threads=settings.threads, log_path=log_path or p.llama_log)
+    engine = LlamaEngine(model, plan, threads=settings.threads, log_path=log_path or p.llama_log)
+    engine.speculation = settings.speculation != "off"
+    return engine
 
 
 def _say(note: str) -> None:

@@ -121,13 +121,17 @@ def test_cancel_mid_answer_returns_at_once(remote: RemoteEngine) -> None:
     )
     cancel = threading.Event()
     gen = Generation()
-    t0 = time.monotonic()
+    asked = 0.0
     for i, _ in enumerate(
         remote.stream(ctx, gen, sampling=GREEDY, seed=0, max_tokens=400, cancel=cancel)
     ):
         if i == 3:
             cancel.set()
-    assert gen.stop == "cancelled" and len(gen.tokens) < 400 and time.monotonic() - t0 < 20
+            asked = time.monotonic()
+    # Stopped at the next token or within one poll of a request in flight, not after the
+    # chunk or the answer (a generous bound: the machine may be busy).
+    assert gen.stop == "cancelled" and len(gen.tokens) < 400
+    assert time.monotonic() - asked < 5
 
 
 def test_a_killed_server_keeps_the_partial_answer(qwen_path: Path) -> None:
