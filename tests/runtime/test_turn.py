@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,10 @@ def test_ctrl_c_in_the_foreground_only_cancels_and_the_handler_is_restored() -> 
     import signal
 
     before = signal.getsignal(signal.SIGINT)
-    agent = _agent(["A long story " * 50])
+    # Paced like a model (1 ms a token): the main thread must get to the fifth event while
+    # the story is still being written, however busy the machine is.
+    paced = ScriptedEngine(["A long story " * 50], on_token=lambda _: time.sleep(0.001))
+    agent = _agent([], paced)
     runner = EngineThread()
     events: list[Event] = []
 
