@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -12,6 +13,30 @@ from qwq_edge.settings import Sampling
 
 if TYPE_CHECKING:  # stops.py imports this module
     from qwq_edge.engine.stops import Scanner
+
+
+def untrusted_tokens(
+    text: str,
+    markers: re.Pattern[str] | None,
+    tok: Callable[[str], list[int]],
+    special: frozenset[int],
+) -> list[int]:
+    """Untrusted text as token ids that are never special or user-defined, for every engine
+    (docs/architecture.md, "Tokens and injection"): each user-defined marker string in
+    ``text`` (``markers``) is split so it can only tokenize as ordinary text, and ``tok``
+    (tokenizing with special tokens off) does the rest; a special id that still appears
+    sends the text through character by character, with specials dropped."""
+    out: list[int] = []
+    pos = 0
+    if markers is not None:
+        for m in markers.finditer(text):
+            out += tok(text[pos : m.start()]) + tok(m.group()[:1]) + tok(m.group()[1:])
+            pos = m.end()
+    out += tok(text[pos:])
+    if any(t in special for t in out):
+        out = [t for ch in text for t in tok(ch) if t not in special]
+    return out
+
 
 StopReason = Literal["eog", "marker", "max_tokens", "cancelled", "context_full"]
 

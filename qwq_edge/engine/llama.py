@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from qwq_edge.engine import kv_state, native_log, speculative
-from qwq_edge.engine.base import Generation, ModelInfo
+from qwq_edge.engine.base import Generation, ModelInfo, untrusted_tokens
 from qwq_edge.engine.grammar_sampler import LazyGrammarSampler
 from qwq_edge.engine.speculative import PromptLookup
 from qwq_edge.engine.stops import Scanner, StopRules
@@ -177,20 +177,9 @@ class LlamaEngine:
     def tokenize(self, text: str, *, trusted: bool, bos: bool = False) -> list[int]:
         if trusted:
             return self._tok(text, special=True, bos=bos)
-        out: list[int] = []
-        pos = 0
-        if self._special_re is not None:
-            for m in self._special_re.finditer(text):
-                out += self._tok(text[pos : m.start()], special=False)
-                # Split the marker so it can only tokenize as ordinary text (docs/architecture.md).
-                out += self._tok(m.group()[:1], special=False)
-                out += self._tok(m.group()[1:], special=False)
-                pos = m.end()
-        out += self._tok(text[pos:], special=False)
-        if any(t in self._special for t in out):
-            # Belt and braces: never hand a special id to the context from untrusted text.
-            out = [t for ch in text for t in self._tok(ch, special=False) if t not in self._special]
-        return out
+        return untrusted_tokens(
+            text, self._special_re, lambda t: self._tok(t, special=False), self._special
+        )
 
     def _tok(self, text: str, *, special: bool, bos: bool = False) -> list[int]:
         if not text:

@@ -25,7 +25,7 @@ from concurrent.futures import TimeoutError as Waiting
 from pathlib import Path
 from typing import Any
 
-from qwq_edge.engine.base import Generation, ModelInfo
+from qwq_edge.engine.base import Generation, ModelInfo, untrusted_tokens
 from qwq_edge.engine.server_api import ServerApi, ServerError
 from qwq_edge.engine.stops import Scanner, StopRules
 from qwq_edge.errors import GrammarError, QwqEdgeError
@@ -125,21 +125,9 @@ class RemoteEngine:
     def tokenize(self, text: str, *, trusted: bool, bos: bool = False) -> list[int]:
         if trusted:
             return self._tokenize_raw(text, special=True, bos=bos)
-        parts: list[str] = []
-        pos = 0
-        if self._special_re is not None:
-            for m in self._special_re.finditer(text):
-                # Split the marker so it can only tokenize as ordinary text.
-                parts += [text[pos : m.start()], m.group()[:1], m.group()[1:]]
-                pos = m.end()
-        parts.append(text[pos:])
-        out: list[int] = []
-        for part in parts:
-            out += self._tokenize_raw(part, special=False)
-        if any(t in self._special for t in out):
-            out = [t for ch in text for t in self._tokenize_raw(ch, special=False)]
-            out = [t for t in out if t not in self._special]
-        return out
+        return untrusted_tokens(
+            text, self._special_re, lambda t: self._tokenize_raw(t, special=False), self._special
+        )
 
     def detokenize(self, tokens: Sequence[int]) -> str:
         self._learn(tokens)
