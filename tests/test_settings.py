@@ -68,3 +68,15 @@ def test_the_key_is_secret_and_the_file_is_private(isolated_home: Path) -> None:
 def test_every_option_declares_its_help() -> None:
     assert all(f.metadata["help"] for f in OPTIONS.values())
     assert Settings().replace(top_k=20).sampling == Sampling(top_k=20)
+
+
+def test_no_speculation_is_the_short_way_to_turn_it_off() -> None:
+    from qwq_edge import cli
+    from qwq_edge.cli.common import run_overrides
+    from qwq_edge.settings import load
+
+    args = cli.build_parser().parse_args(["ask", "q", "--no-speculation", "--think-budget", "64"])
+    settings = load(run_overrides(args))
+    assert settings.speculation == "off" and settings.max_thinking_tokens == 64
+    args = cli.build_parser().parse_args(["ask", "q"])
+    assert load(run_overrides(args)).speculation == "auto"
