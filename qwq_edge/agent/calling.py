@@ -38,23 +38,22 @@ class Calls:
     _call_id: int
     _offline_noticed: bool
 
-    @property
-    def settings(self) -> Settings:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # defined by Agent; declared here for the type checker only
 
-    def _prompt_ctx(self) -> PromptContext:
-        raise NotImplementedError
+        @property
+        def settings(self) -> Settings: ...
 
-    def _stream(
-        self,
-        state: TurnState,
-        gen: Generation,
-        *,
-        max_tokens: int,
-        markers: Any = None,
-        grammar: str | None = None,
-    ) -> Iterator[str]:
-        raise NotImplementedError
+        def _prompt_ctx(self) -> PromptContext: ...
+
+        def _stream(
+            self,
+            state: TurnState,
+            gen: Generation,
+            *,
+            max_tokens: int,
+            markers: Any = None,
+            grammar: str | None = None,
+        ) -> Iterator[str]: ...
 
     def _drop_head(self, gen: Generation, n: int) -> None:
         """Cut the stray closers a model wrote right after a tool response out of ``gen``

@@ -14,15 +14,15 @@ import time
 from collections.abc import Callable
 
 from qwq_edge.agent.loop import Agent
-from qwq_edge.bench.base import Measures
-from qwq_edge.bench.fixtures import STORY, FixtureSearch, NoSearch
+from qwq_edge.bench.base import Measures, timed_turn
+from qwq_edge.bench.fixtures import STORY, FixtureSearch
 from qwq_edge.bench.report import Row, spread
 from qwq_edge.bench.server import LlamaServer, server_binary
 from qwq_edge.engine.base import Generation
 from qwq_edge.engine.remote import RemoteEngine
-from qwq_edge.events import AnswerDelta, Event, Stats, ThinkingDelta
+from qwq_edge.events import Event, Stats
 from qwq_edge.runtime import run_turn
-from qwq_edge.settings import Sampling, Settings
+from qwq_edge.settings import Settings
 
 
 class RemoteMeasures(Measures):
@@ -40,7 +40,7 @@ class RemoteMeasures(Measures):
             eng = RemoteEngine(srv.url)
             rates, firsts, alone = [], [], []
             for i in range(self.runs):
-                rate, first = self._remote_turn(eng, self.sampling.seed + i)
+                rate, first, _, _ = timed_turn(eng, self.tokens, self.sampling.seed + i)
                 rates.append(rate)
                 firsts.append(first * 1000)
                 alone.append(self._server_alone(eng, self.sampling.seed + i))
@@ -64,24 +64,6 @@ class RemoteMeasures(Measures):
                 Row("server, --parallel 2", "two clients", two, unit="tok/s", ratio=two / one,
                     note=f"aggregate; one client {one:.1f} tok/s")
             )  # fmt: skip
-
-    def _remote_turn(self, eng: RemoteEngine, seed: int) -> tuple[float, float]:
-        settings = Settings(max_tokens=self.tokens, max_searches=0, sampling=Sampling(seed=seed))
-        agent = Agent(eng, NoSearch(), settings)
-        t0 = time.perf_counter()
-        first: float | None = None
-        gen: list[Stats] = []
-
-        def consume(e: Event) -> None:
-            nonlocal first
-            if isinstance(e, Stats) and e.phase == "generate":
-                gen.append(e)
-            elif first is None and isinstance(e, (ThinkingDelta, AnswerDelta)):
-                first = time.perf_counter() - t0
-
-        run_turn(agent, STORY, consume)
-        n = sum(s.tokens_generated for s in gen)
-        return (n - len(gen)) / max(sum(s.gen_seconds for s in gen), 1e-9), first or 0.0
 
     def _server_alone(self, eng: RemoteEngine, seed: int) -> float:
         """llama-server's decode for the same prompt in one request, by its own timings."""

@@ -23,6 +23,7 @@ from typing import Any
 from qwq_edge import __version__
 from qwq_edge.agent.loop import Agent
 from qwq_edge.bench import library, loops, meaning
+from qwq_edge.bench.base import timed_turn
 from qwq_edge.bench.continuing import ContinueMeasures
 from qwq_edge.bench.fixtures import RESEARCH, STORY, FixtureSearch, NoSearch, Recording
 from qwq_edge.bench.micro import MicroMeasures
@@ -30,7 +31,7 @@ from qwq_edge.bench.remote import RemoteMeasures
 from qwq_edge.bench.report import Row, markdown, peak_rss, spread
 from qwq_edge.bench.speculation import SpeculationMeasures
 from qwq_edge.engine.llama import LlamaEngine
-from qwq_edge.events import AnswerDelta, Event, Stats, ThinkingDelta
+from qwq_edge.events import Stats
 from qwq_edge.runtime import load_engine, run_turn
 from qwq_edge.settings import Sampling, Settings
 
@@ -60,25 +61,9 @@ class Bench(MicroMeasures, ContinueMeasures, RemoteMeasures, SpeculationMeasures
     # -- decode and time to first token ----------------------------------------------------
 
     def agent_decode(self, tokens: int, seed: int) -> tuple[float, float, int, list[int]]:
-        settings = Settings(max_tokens=tokens, max_searches=0, sampling=Sampling(seed=seed))
-        agent = Agent(self.engine, NoSearch(), settings)
-        t0 = time.perf_counter()
-        first = None
-        gen: list[Stats] = []
-
-        def consume(e: Event) -> None:
-            nonlocal first
-            if isinstance(e, Stats) and e.phase == "generate":
-                gen.append(e)
-            elif first is None and isinstance(e, (ThinkingDelta, AnswerDelta)):
-                first = time.perf_counter() - t0
-
-        run_turn(agent, STORY, consume)
-        n = sum(s.tokens_generated for s in gen)
-        rate = (n - len(gen)) / sum(s.gen_seconds for s in gen)
-        prompt = agent.context[: gen[0].tokens_reused + gen[0].tokens_evaluated]
+        measured = timed_turn(self.engine, tokens, seed)
         self.llm.reset()
-        return rate, first or 0.0, n, prompt
+        return measured
 
     def measure_decode(self) -> None:
         self.progress("decode and time to first token")

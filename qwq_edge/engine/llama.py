@@ -302,12 +302,8 @@ class LlamaEngine:
                 if stop:
                     break
         except RuntimeError:
-            # llama_decode aborted by the callback: the KV cache keeps what was decoded.
-            if cancel is None or not cancel.is_set():
+            if not _cancelled(result, cancel, t0, llm.n_tokens - prefix):
                 raise
-            result.stop = "cancelled"
-            stats.prompt_seconds = time.perf_counter() - t0
-            stats.tokens_evaluated = max(0, llm.n_tokens - prefix)
         finally:
             gen.close()
             llm.__dict__.pop("_init_sampler", None)  # the class's method again
@@ -350,12 +346,8 @@ class LlamaEngine:
                 llm, self._batch, chain, first, rules, decode, stats, drafter
             )
         except RuntimeError:
-            # llama_decode aborted by the callback: the KV cache keeps what was decoded.
-            if cancel is None or not cancel.is_set():
+            if not _cancelled(result, cancel, t0, llm.n_tokens - prefix):
                 raise
-            result.stop = "cancelled"
-            stats.prompt_seconds = time.perf_counter() - t0
-            stats.tokens_evaluated = max(0, llm.n_tokens - prefix)
         finally:
             chain.close()
             self._set_abort(False)
@@ -365,6 +357,17 @@ class LlamaEngine:
                 stats.gen_seconds = time.perf_counter() - t_first
         if tail:
             yield tail
+
+
+def _cancelled(result: Generation, cancel: threading.Event | None, t0: float, done: int) -> bool:
+    """A llama_decode the abort callback stopped (the KV cache keeps what was decoded): the
+    call ends as cancelled; False when nobody cancelled, and the error is real."""
+    if cancel is None or not cancel.is_set():
+        return False
+    result.stop = "cancelled"
+    result.stats.prompt_seconds = time.perf_counter() - t0
+    result.stats.tokens_evaluated = max(0, done)
+    return True
 
 
 def _chain_args(s: Sampling) -> dict[str, Any]:

@@ -97,15 +97,17 @@ def decode(
     """Emit ``first`` (sampled, not yet in the KV cache) and go on decoding until the stop
     rules end it; yields the text that is safe to show. ``llm`` is the llama_cpp.Llama whose
     ``n_tokens``/``input_ids`` are kept equal to what its KV cache holds."""
-    token = first
+    pending = [first]  # to emit: accepted drafts (in the cache), then one token (not yet)
     while True:
-        safe, stop = rules.step(token, decode_text)
-        if safe:
-            yield safe
-        if stop:
-            return
-        if drafter is not None:
-            drafter.append(token)
+        for token in pending:
+            safe, stop = rules.step(token, decode_text)
+            if safe:
+                yield safe
+            if stop:
+                return
+            if drafter is not None:
+                drafter.append(token)
+        token = pending[-1]
         draft = drafter.propose() if drafter is not None else []
         room = rules.limit - len(rules.result.tokens)  # never verify past the stop limit
         draft = draft[: max(0, room - 1)]
@@ -131,12 +133,4 @@ def decode(
             stats.accepted += kept - 1
             assert drafter is not None
             drafter.feedback(len(draft), kept - 1)
-        for accepted in out[:-1]:
-            safe, stop = rules.step(accepted, decode_text)
-            if safe:
-                yield safe
-            if stop:
-                return
-            if drafter is not None:
-                drafter.append(accepted)
-        token = out[-1]
+        pending = out

@@ -2,7 +2,7 @@
 
 libzim's ``Creator`` prints progress from C++ straight to file descriptor 1, even with
 ``config_verbose(False)``, so the build runs with fd 1 pointed at /dev/null; Python's
-``sys.stdout`` redirection would not catch it (DESIGN.md §10).
+``sys.stdout`` redirection would not catch it (docs/architecture.md, "The library").
 
 The builder lives in ``qwq_edge.bench.corpus`` (the bench builds archives too, and the
 package never imports from ``tests/``); this module keeps the tests' import path.
