@@ -2,4 +2,6 @@
 
 from qwq_edge.cli import main
 
-raise SystemExit(main())
+# Guarded: the app's worker process is spawned, and spawn imports the main module again.
+if __name__ == "__main__":
+    raise SystemExit(main())

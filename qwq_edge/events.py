@@ -164,12 +164,21 @@ class ErrorEvent:
     t: float = field(default_factory=_now)
 
 
+# What every front end says under an answer with ``from_memory`` set.
+FROM_MEMORY = "answered from the model's memory, no search made"
+
+
 @dataclass(frozen=True)
 class FinalAnswer:
     text: str
     sources: tuple[Source, ...] = ()
     unmatched: tuple[int, ...] = ()  # numbers cited as [n] that match no source
     t: float = field(default_factory=_now)
+    # Answered from the model's memory: the answer has text, no search of this turn
+    # returned a result (no call, refused calls, failed searches and offline misses alike),
+    # and it cites no source of the session. False in journals written before the field,
+    # so an old answer is never claimed as memory-only.
+    from_memory: bool = False
 
 
 @dataclass(frozen=True)

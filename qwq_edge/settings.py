@@ -35,6 +35,10 @@ SearchDepth = Literal["basic", "advanced"]
 WebSearch = Literal["tavily", "searxng"]
 Speculation = Literal["auto", "off"]
 LibraryMode = Literal["hybrid", "bm25", "semantic"]
+# Where a session's searches can go, as the status bar and the welcome panel say it
+# (runtime.search_mode decides): web search works; the web is a source but has no key or
+# server; searches come from the cache and library only; the library is the only source.
+SearchMode = Literal["web", "no search key", "offline", "library only"]
 
 
 def opt(

@@ -28,6 +28,7 @@ SAMPLES: list[ev.Event] = [
     ev.Notice("no key", kind="no_search"),
     ev.ErrorEvent("boom", kind="search"),
     ev.FinalAnswer("Paris [1] [4]", (ev.Source(1, "T", "https://e.com"),), unmatched=(4,)),
+    ev.FinalAnswer("Paris.", from_memory=True),
     ev.Finished("eos", turn=1),
 ]
 
@@ -53,3 +54,11 @@ def test_unknown_fields_from_newer_versions_are_ignored() -> None:
     data = ev.to_dict(ev.AnswerDelta("x"))
     data["future_field"] = 1
     assert ev.from_dict(data) == ev.AnswerDelta("x", t=data["t"])
+
+
+def test_an_answer_journaled_before_from_memory_is_not_claimed_as_memory_only() -> None:
+    data = ev.to_dict(ev.FinalAnswer("Paris.", from_memory=True))
+    assert data["from_memory"] is True
+    del data["from_memory"]  # what a journal written before the field holds
+    old = ev.from_dict(data)
+    assert isinstance(old, ev.FinalAnswer) and old.from_memory is False

@@ -45,6 +45,7 @@ from qwq_edge.events import (
     SessionStarted,
     Source,
     ThinkingDelta,
+    ToolResult,
 )
 from qwq_edge.search.base import SearchProvider
 from qwq_edge.settings import Settings
@@ -126,9 +127,12 @@ class Agent(Calls):
         )
         reason: FinishReason = "eos"
         self.turn_start = len(self.context)
+        found = False  # a search of this turn returned results
         try:
             self._start_turn(question)
-            yield from self._run(state)
+            for event in self._run(state):
+                found = found or (isinstance(event, ToolResult) and bool(event.hits))
+                yield event
         except TurnOver as fin:
             reason = fin.reason
             if fin.message:
@@ -142,9 +146,9 @@ class Agent(Calls):
             raw += close
             yield AnswerDelta(close)
         closed = raw.strip()
-        yield FinalAnswer(
-            closed, used_sources(closed, self.sources), unmatched(closed, self.sources)
-        )
+        used = used_sources(closed, self.sources)
+        memory = bool(closed) and not found and not used  # the rule: FinalAnswer.from_memory
+        yield FinalAnswer(closed, used, unmatched(closed, self.sources), from_memory=memory)
         yield Finished(reason, turn=self.turn)
 
     # -- the loop --------------------------------------------------------------------

@@ -102,7 +102,10 @@ class Bench(MicroMeasures, ContinueMeasures, RemoteMeasures, SpeculationMeasures
         self.rss_after_decode = peak_rss()
 
     def measure_tui(self) -> None:
-        self.progress("decode in the TUI (Textual run_test)")
+        """The app as users run it, headless: its engine in a worker process that loads its
+        own copy of the model (so this runs after the bench's copy is closed), against the
+        headless decode measured earlier in the same run."""
+        self.progress("decode in the TUI (the app headless, its engine in a worker process)")
         rates = [asyncio.run(self._tui_once()) for _ in range(1 if self.quick else 3)]
         med, lo, hi = spread(rates)
         head = self.decode["qwq-edge"]
@@ -115,23 +118,23 @@ class Bench(MicroMeasures, ContinueMeasures, RemoteMeasures, SpeculationMeasures
     async def _tui_once(self) -> float:
         from qwq_edge.tui.app import QwqEdgeApp
 
-        settings = Settings(max_tokens=self.tokens, max_searches=0, sampling=self.sampling)
-        # The same model object as headless: one model in memory, one set of llama threads busy.
-        loader = lambda s: self.engine  # noqa: E731
-        app = QwqEdgeApp(settings, engine_loader=loader, provider_factory=lambda s: NoSearch())
+        info = self.engine.info
+        settings = Settings(
+            model=str(self.model), n_ctx=info.n_ctx, threads=info.threads,
+            max_tokens=self.tokens, max_searches=0, offline=True, sampling=self.sampling,
+        )  # fmt: skip
+        app = QwqEdgeApp(settings)
         async with app.run_test(size=(120, 40)) as pilot:
-            while app.engine is None:
+            while app.model is None and app.link.dead is None and app.load_error is None:
                 await pilot.pause(0.05)
             for _ in range(2):  # the second, warm turn is measured, as headless
-                app.agent = None
-                app.engine._llm.reset()  # type: ignore[attr-defined]
+                await app.action_new_session()
                 await pilot.click("#prompt")
                 await pilot.press(*STORY, "enter")
                 await pilot.pause(0.2)
                 while app.running:
                     await pilot.pause(0.1)
             n, secs = app.meter.gen
-        self.llm.reset()
         return n / secs if secs else 0.0
 
     # -- a recorded 3-search session, replayed by every loop -------------------------------
@@ -262,7 +265,7 @@ def run(model: Path, *, quick: bool, threads: int | None, json_path: Path | None
     log = Path(tempfile.gettempdir()) / "qwq-edge-bench-llama.log"
     bench = Bench(model, quick=quick, threads=threads, log=log)
     info = bench.engine.info
-    steps: list[Callable[[], None]] = [bench.measure_decode, bench.speculation, bench.measure_tui]
+    steps: list[Callable[[], None]] = [bench.measure_decode, bench.speculation]
     steps += [lambda t=t: bench.session(t) for t in bench.contexts]  # type: ignore[misc]
     steps += [lambda t=t: bench.continuing(t) for t in bench.contexts[-1:]]  # type: ignore[misc]
     steps += [bench.stop_detection, bench.grammar, bench.memory]
@@ -272,7 +275,9 @@ def run(model: Path, *, quick: bool, threads: int | None, json_path: Path | None
     for step in steps:
         step()
     bench.engine.close()
-    if not quick:  # after the local model is closed: one copy of the weights in memory
+    # After the local model is closed: one copy of the weights in memory.
+    bench.measure_tui()
+    if not quick:
         bench.measure_server()
     took = time.perf_counter() - t0
     lib_rows, lib_results = library.section(quick)

@@ -8,6 +8,7 @@ from typing import TextIO
 
 from qwq_edge.agent.recognizer import dangling
 from qwq_edge.events import (
+    FROM_MEMORY,
     AnswerDelta,
     AnswerRetracted,
     ErrorEvent,
@@ -130,10 +131,12 @@ class TextRenderer:
                     w(self._style("33", f"note: {message}") + "\n")
                 else:
                     w(self._style("31", f"error: {message}") + "\n")
-            case FinalAnswer(sources=sources, unmatched=unmatched):
+            case FinalAnswer(sources=sources, unmatched=unmatched, from_memory=from_memory):
                 self._enter("sources")
                 if unmatched:
                     w(self._style("33", f"note: the answer {printable(_cites(unmatched))}") + "\n")
+                if from_memory:
+                    w(self._style("33", f"note: {FROM_MEMORY}") + "\n")
                 if sources:
                     w("\n" + self._style("1", "Sources") + "\n")
                     for src in sources:

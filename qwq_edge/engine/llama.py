@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from qwq_edge.engine import kv_state, native_log, speculative
+from qwq_edge.engine import kv_state, load_progress, native_log, speculative
 from qwq_edge.engine.base import Generation, ModelInfo, untrusted_tokens
 from qwq_edge.engine.grammar_sampler import LazyGrammarSampler
 from qwq_edge.engine.speculative import PromptLookup
@@ -49,6 +49,7 @@ class LlamaEngine:
         *,
         threads: int | None = None,
         log_path: Path | None = None,
+        progress: Callable[[float], None] | None = None,
     ) -> None:
         import llama_cpp
         from llama_cpp._internals import LlamaBatch
@@ -65,7 +66,10 @@ class LlamaEngine:
             # verbose=True: with False, llama-cpp-python dup2()s fds 1 and 2 to /dev/null while
             # loading, which would blank a TUI drawing from another thread. Native logs go to
             # our file through llama_log_set; Python-level prints are redirected here.
-            with contextlib.redirect_stderr(sink or open(os.devnull, "w")):
+            with (
+                contextlib.redirect_stderr(sink or open(os.devnull, "w")),
+                load_progress.reporting(progress),
+            ):
                 self._llm = llama_cpp.Llama(
                     model_path=str(model.path),
                     n_ctx=n_ctx,

@@ -17,6 +17,7 @@ from qwq_edge.runtime.continuing import (
 )
 from qwq_edge.runtime.sources import (
     cache_of,
+    can_search_web,
     embedding_model_path,
     index_imported,
     library_part,
@@ -25,6 +26,7 @@ from qwq_edge.runtime.sources import (
     open_cache,
     open_library,
     provider_notices,
+    search_mode,
     web_part,
 )
 from qwq_edge.runtime.turn import Consumer, rerun_session, run_in_foreground, run_turn, submit_turn
@@ -34,6 +36,7 @@ __all__ = [
     "Continued",
     "build_agent",
     "cache_of",
+    "can_search_web",
     "continue_session",
     "embedding_model_path",
     "index_imported",
@@ -52,6 +55,7 @@ __all__ = [
     "run_in_foreground",
     "run_turn",
     "say_notice",
+    "search_mode",
     "session_ref",
     "submit_turn",
     "web_part",

@@ -35,17 +35,21 @@ def load_engine(
     *,
     log_path: Path | None = None,
     on_wait: Callable[[str], None] | None = None,
+    on_progress: Callable[[float], None] | None = None,
 ) -> LlamaEngine | RemoteEngine:
     """Resolve, check and plan the model once, then load it as planned (``path``: this file
     instead of the one the settings name; ``log_path``: where llama.cpp's log goes). With
     ``server`` set, the model is the one that llama-server runs (``on_wait``: told while it
-    is still loading)."""
+    is still loading; ``on_progress``: told how far a local load got, 0 to 1)."""
     if settings.server and path is None:
         return RemoteEngine(settings.server, settings.server_key, on_wait=on_wait or _say)
     p = where or paths()
     model = resolve.locate(settings, p, path)
     plan = resolve.plan(settings, model)
-    engine = LlamaEngine(model, plan, threads=settings.threads, log_path=log_path or p.llama_log)
+    engine = LlamaEngine(
+        model, plan, threads=settings.threads, log_path=log_path or p.llama_log,
+        progress=on_progress,
+    )  # fmt: skip
     engine.speculation = settings.speculation != "off"
     return engine
 

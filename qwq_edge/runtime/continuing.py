@@ -77,11 +77,12 @@ def continue_session(
     context = journal.context(session_id)
     here = Path(engine.info.path).name
     if context is None or start.model != here:
-        why = (
-            "it was journaled before exact contexts were kept"
-            if context is None
-            else f"it was recorded with {start.model}, not {here}"
-        )
+        if context is not None:
+            why = f"it was recorded with {start.model}, not {here}"
+        elif turns and turns[-1][1] is None:  # the process answering it died mid-turn
+            why = "its last turn did not finish"
+        else:
+            why = "it was journaled before exact contexts were kept"
         done.notes.append(
             f"continuing from its questions and answers only ({why}); its thinking and "
             "search results are left out"

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qwq_edge.engine.embedding import Embedder
-from qwq_edge.errors import LibraryError
+from qwq_edge.errors import LibraryError, QwqEdgeError
 from qwq_edge.library import zim
 from qwq_edge.library.folders import IndexReport, Progress, index_folder
 from qwq_edge.library.index import Library
 from qwq_edge.library.semantic import counts, embed_pending
 from qwq_edge.paths import Paths, paths
-from qwq_edge.runtime.sources import embedding_model_path
+from qwq_edge.runtime.sources import embedding_model_path, library_part
+from qwq_edge.search.base import SearchProvider
 from qwq_edge.settings import Settings, library_folders
 
 
@@ -160,3 +161,26 @@ def embed_in_background(library: Library, settings: Settings, where: Paths | Non
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
         )  # fmt: skip
     return True
+
+
+def refresh_archives(provider: SearchProvider | None) -> list[str]:
+    """Bring a live session's ZIM archives in line with the library's sources after one was
+    added or removed in the settings (folders need nothing: they are in the same index).
+    Call it between turns only. Returns what to tell the user (an archive that would not
+    open)."""
+    part = library_part(provider)
+    if part is None or part.library is None:
+        return []
+    notes: list[str] = []
+    zims = {s.name: s.path for s in part.library.sources() if s.kind == "zim"}
+    for archive in [a for a in part.archives if a.name not in zims]:
+        part.archives.remove(archive)
+        archive.close()
+    have = {a.name for a in part.archives}
+    for name, where in zims.items():
+        if name not in have:
+            try:
+                part.archives.append(zim.open_archive(Path(where), name))
+            except QwqEdgeError as exc:
+                notes.append(f"library source {name!r} is left out: {exc}")
+    return notes

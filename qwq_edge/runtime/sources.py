@@ -25,7 +25,7 @@ from qwq_edge.search.cache import CachedProvider, CacheMode, SearchCache
 from qwq_edge.search.fanout import FanoutProvider
 from qwq_edge.search.searxng import SearxngProvider
 from qwq_edge.search.tavily import TavilyProvider
-from qwq_edge.settings import Settings, source_set
+from qwq_edge.settings import SearchMode, Settings, source_set
 
 
 def open_cache(where: Paths | None = None) -> SearchCache:
@@ -183,6 +183,44 @@ def web_part(provider: SearchProvider | None) -> CachedProvider | None:
 def library_part(provider: SearchProvider | None) -> LibraryProvider | None:
     """The library inside ``provider``."""
     return _part(provider, LibraryProvider)
+
+
+def can_search_web(settings: Settings) -> bool:
+    """Whether the configured web search has what it needs: a Tavily key, or a SearXNG URL."""
+    return web_provider(settings).unavailable() is None
+
+
+def search_mode(settings: Settings, provider: SearchProvider | None) -> SearchMode:
+    """Where searches can go, in the words the app shows: "library only" when the web is not
+    among the sources, "offline" when the setting says so or the session's web search found
+    the network unreachable, "library only" when the web cannot be searched (no key, no
+    server) but the library can, "no search key" when nothing can, else "web".
+
+    ``provider`` is the session's (None: no session yet, so the settings say); without one a
+    library among the sources is taken as searchable. Never touches the disk or network."""
+    if provider is None:
+        try:
+            names = source_set(settings)
+        except ConfigError:
+            names = frozenset({"web"})  # the settings screen and the first question say why
+        web, library = "web" in names, "library" in names
+        offline, ready = settings.offline, can_search_web(settings)
+    else:
+        cached, part = web_part(provider), library_part(provider)
+        # Some other search (a test's, a re-run's) is taken as the web.
+        web = cached is not None or part is None
+        library = part is not None and (part.library is not None or bool(part.archives))
+        # went_offline sets the mode, and going back online clears it: the mode says all.
+        offline = settings.offline or (cached is not None and cached.mode == "offline")
+        inner = cached.inner if cached is not None else provider
+        ready = inner is not None and inner.unavailable() is None
+    if not web:
+        return "library only"
+    if offline:
+        return "offline"
+    if not ready:
+        return "library only" if library else "no search key"
+    return "web"
 
 
 def cache_of(provider: SearchProvider | None) -> SearchCache | None:

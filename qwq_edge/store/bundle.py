@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from qwq_edge.events import (
+    FROM_MEMORY,
     AnswerDelta,
     AnswerRetracted,
     ErrorEvent,
@@ -157,6 +158,8 @@ def to_markdown(row: SessionRow, events: list[Event]) -> str:
                 verb = "matches" if len(e.unmatched) == 1 else "match"
                 cited = ", ".join(f"[{n}]" for n in e.unmatched)
                 out += [f"> cites {cited}, which {verb} no source", ""]
+            if e.from_memory:  # no search behind it: the reader should know
+                out += [f"> {FROM_MEMORY}", ""]
             if e.sources:
                 out += ["**Sources**", ""]
                 out += [f"{s.n}. [{s.title}]({s.url})" for s in e.sources]

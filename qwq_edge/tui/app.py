@@ -1,8 +1,10 @@
 """The full-screen app: sessions sidebar, conversation, prompt, status bar, footer.
 
-Blocking work (loading the model, a turn, a re-run) runs on the engine thread and reaches
-the app as messages (``messages.py``); widgets are only touched on the UI thread, and
-streamed text is drawn in batches, so rendering never throttles decoding.
+The model, the turns and the journal writer live in a worker process (``engine_link.py``,
+``runtime/worker_process.py``): drawing never takes the GIL from llama.cpp, and a crash in
+llama.cpp leaves the app, the transcript and the journal standing (Ctrl+R restarts it).
+What the worker sends arrives as messages (``messages.py``); widgets are only touched on
+the UI thread, and streamed text is drawn in batches.
 """
 
 from __future__ import annotations
@@ -18,39 +20,38 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from qwq_edge import events as ev
-from qwq_edge.agent import Agent, Controls
-from qwq_edge.engine.base import Engine
-from qwq_edge.engine.thread import EngineThread
-from qwq_edge.runtime import load_engine, make_provider, open_journal, submit_turn, web_part
+from qwq_edge.engine.base import ModelInfo
+from qwq_edge.runtime import make_provider, open_journal
+from qwq_edge.runtime.worker import ProviderFactory
 from qwq_edge.search.base import SearchProvider
 from qwq_edge.settings import Settings
 from qwq_edge.store.journal import Journal
-from qwq_edge.store.recorder import Recorder
-from qwq_edge.store.snapshots import Snapshots
 from qwq_edge.text import printable
-from qwq_edge.tui import sessions
 from qwq_edge.tui.commands import PALETTE
-from qwq_edge.tui.library import LibraryState, SeenHits, library_state, refresh_archives
-from qwq_edge.tui.loading import EngineLoader, ModelLoader
+from qwq_edge.tui.engine_link import EngineLink, EngineLoader
+from qwq_edge.tui.library import LibraryState, SeenHits, library_state
 from qwq_edge.tui.messages import (
     FLUSH_SECONDS,
     AgentEvent,
+    EngineDied,
     LibraryCounted,
+    LoadProgress,
     ModelReady,
-    Poster,
+    Told,
     TurnDone,
 )
 from qwq_edge.tui.screens.settings import SettingsScreen, save
 from qwq_edge.tui.screens.source import SourceScreen
+from qwq_edge.tui.session_actions import SessionActions
 from qwq_edge.tui.widgets import Conversation, PromptInput, SessionsSidebar, Status, StatusBar
 from qwq_edge.tui.widgets.sources import SourcesView
 from qwq_edge.tui.widgets.status import Meter
 
 
-class QwqEdgeApp(App[None]):
+class QwqEdgeApp(SessionActions, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "qwq-edge"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -63,6 +64,7 @@ class QwqEdgeApp(App[None]):
         Binding("ctrl+b", "toggle_sidebar", "Sessions"),
         Binding("ctrl+e", "export", "Export", priority=True),
         Binding("ctrl+s", "settings", "Settings"),
+        Binding("ctrl+r", "restart_engine", "Restart engine", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -72,23 +74,23 @@ class QwqEdgeApp(App[None]):
         *,
         journal: Journal | None = None,
         engine_loader: EngineLoader | None = None,
-        provider_factory: sessions.ProviderFactory | None = None,
+        provider_factory: ProviderFactory | None = None,
     ) -> None:
+        """``engine_loader``/``provider_factory``: a scripted engine or search (tests); the
+        worker then runs on a thread of this process instead of its own process."""
         super().__init__()
         self.settings = settings
         self.journal = journal
+        self.link = EngineLink(
+            self, journal, engine_loader=engine_loader, provider_factory=provider_factory
+        )
         self.provider_factory = provider_factory or make_provider
-        self.runner = EngineThread()
-        self.models = ModelLoader(self.runner, engine_loader or load_engine, self)
-        self.engine: Engine | None = None
+        self._reader: SearchProvider | None = None  # for showing sources; built when needed
+        self.model: ModelInfo | None = None
         self.load_error: str | None = None
-        self.agent: Agent | None = None  # None: the next question builds one
-        self.recorder: Recorder | None = None
-        self.snapshots: Snapshots | None = None  # KV saved after each turn, for continuing
-        self.controls: Controls | None = None
         self.running = False
         self.session_id: str | None = None
-        self._resume = sessions.Resume()  # the journaled session a follow-up continues
+        self.turn_number = 0  # the turn on screen (what a crash closes in the journal)
         self._showing = asyncio.Lock()
         self.meter = Meter(ctx=(0, settings.n_ctx))
         self.seen = SeenHits()  # the search results on screen: what a source opens with
@@ -108,53 +110,87 @@ class QwqEdgeApp(App[None]):
     def on_mount(self) -> None:
         self.query_one(SessionsSidebar).show_sessions()
         self.set_interval(FLUSH_SECONDS, self.query_one(Conversation).flush)
-        self.models.load(self.settings)
+        self.link.start()
+        self.link.load(self.settings)
         self.update_status()
         self.count_library()
         self.query_one(PromptInput).focus()
 
     def on_unmount(self) -> None:
-        if self.controls is not None:
-            self.controls.cancel()  # a running answer stops between tokens
-        self.runner.shutdown()
+        self.link.close()  # a running answer stops and is journaled; the worker exits
 
     def on_model_ready(self, message: ModelReady) -> None:
-        state = ""
-        if self.models.done(message):  # else stale: the settings changed as it loaded
-            self.engine, self.load_error = message.engine, message.error
-            if self.engine is None:
-                self.query_one(Conversation).show_load_error(message.error)
-                state = "no model"
-            elif self.engine.info.fit:  # what the fit planner chose for this machine
-                self.notify(self.engine.info.fit, title=self.engine.info.name, timeout=8)
-        self.update_status(state)
+        if not self.link.loaded(message):
+            return  # stale: the settings changed as it loaded, and a newer load runs
+        self.model, self.load_error = message.info, message.error
+        if self.model is None:
+            self.query_one(Conversation).show_load_error(message.error)
+        elif self.model.fit:  # what the fit planner chose for this machine
+            self.notify(self.model.fit, title=self.model.name, timeout=8)
+        self.update_status()
+
+    def on_load_progress(self, message: LoadProgress) -> None:
+        if message.seq == self.link.seq and self.link.since is not None:
+            self.link.fraction = message.fraction
+            self.update_status()
+
+    def on_told(self, message: Told) -> None:
+        self.notify(printable(message.text), title="Note", severity=message.severity, markup=False)
+
+    async def on_engine_died(self, message: EngineDied) -> None:
+        """The worker is gone: say how, keep everything on screen, offer a restart."""
+        self.link.died(message.message)
+        conv = self.query_one(Conversation)
+        await conv.flush(final=True)
+        if self.running and conv.turn is not None:
+            await conv.turn.show_error(message.message)
+        else:
+            await conv.mount(Static(f"⚠ {message.message}", classes="error", markup=False))
+        self.running = False
+        self.notify(message.message, title="Engine stopped", severity="error", timeout=15)
+        self.refresh_bindings()
+        self.update_status()
+
+    def action_restart_engine(self) -> None:
+        """After a crash: a new worker loads the model and continues the session on screen
+        from the journal, after journaling how the crashed turn ended."""
+        why = self.link.dead
+        if why is None:
+            self.notify("The engine is running.", severity="information")
+            return
+        self.model = None
+        self.link.start()
+        self.link.load(self.settings)
+        if self.session_id is not None and self.journal is not None:
+            if self.turn_number:
+                self.link.send("record_crash", self.session_id, self.turn_number, why)
+            self.link.send("resume", self.session_id)
+        self.refresh_bindings()
+        self.update_status()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "restart_engine":
+            return self.link.dead is not None  # in the footer only when it is needed
+        return True
 
     @on(PromptInput.Submitted)
     def submit(self, message: PromptInput.Submitted) -> None:
+        if self.link.dead is not None:
+            self.notify("The engine stopped: Ctrl+R restarts it.", severity="warning")
+            return
         if self.running:
             self.notify("An answer is still running: Esc stops it.", severity="warning")
             return
-        if self.engine is None:
+        if self.model is None:
             self.notify(self.load_error or "The model is still loading…", severity="warning")
             return
         self.query_one(PromptInput).clear()
-        if self.agent is None:
-            self.agent, self.recorder, self.snapshots = sessions.start_agent(
-                self.settings, self.engine, self.provider_factory, self.journal, self._resume,
-                lambda note: self.notify(note, title="Note", severity="warning"),
-            )  # fmt: skip
-            self.meter.searches = 0
-        elif self.library_changed:  # in the settings; now no search is running
-            for note in refresh_archives(self.agent.provider):
-                self.notify(note, title="Note", severity="warning")
-        self.library_changed = False
-        self.controls = Controls()
+        if self.library_changed:  # in the settings; the live session's archives follow
+            self.link.send("library_changed")
+            self.library_changed = False
         self.running = True
-        poster = Poster(self)
-        submit_turn(
-            self.runner, self.agent, message.text, poster,
-            controls=self.controls, recorder=self.recorder, snapshots=self.snapshots,
-        ).add_done_callback(lambda _: poster.close())  # fmt: skip
+        self.link.send("ask", message.text)
+        self.update_status()
 
     async def on_turn_done(self, message: TurnDone) -> None:
         self.running = False
@@ -177,6 +213,7 @@ class QwqEdgeApp(App[None]):
                 self.session_id = event.session_id
             case ev.QuestionAsked():
                 self.meter.gen = (0, 0.0)
+                self.turn_number = event.turn
                 await conv.start_turn(event.question)
             case _ if turn is None:
                 return  # nothing on screen to add it to
@@ -210,20 +247,24 @@ class QwqEdgeApp(App[None]):
         conv.scroll_end(animate=False)
 
     @property
-    def provider(self) -> SearchProvider | None:
-        """Where the session on screen searches (None: no session yet)."""
-        return self.agent.provider if self.agent is not None else None
+    def provider(self) -> SearchProvider:
+        """The searches as the settings make them, in this process: what a source on screen
+        is read from (the session's own searches run in the worker)."""
+        if self._reader is None:
+            self._reader = self.provider_factory(self.settings)
+        return self._reader
 
-    def update_status(self, state: str = "") -> None:
+    def update_status(self) -> None:
         self.query_one(StatusBar).status = Status.of(
-            self.meter, self.settings, model=self.engine.info if self.engine is not None else None,
-            running=self.running, state=state, loading_since=self.models.since,
-            provider=self.provider, library=self.library,
+            self.meter, self.settings, model=self.model,
+            running=self.running, state=self.link.state(self.model is not None),
+            loading_since=self.link.since,
+            provider=None, library=self.library,
         )  # fmt: skip
 
     def count_library(self) -> None:
         """Count the library's sources and passages off the UI thread, for the status bar."""
-        count = partial(library_state, self.settings, self.provider)
+        count = partial(library_state, self.settings, None)
         post = self.post_message
         self.run_worker(lambda: post(LibraryCounted(count())), thread=True, group="library")
 
@@ -250,51 +291,19 @@ class QwqEdgeApp(App[None]):
         panels.last().focus()
         panels.last().scroll_visible()
 
-    @on(SessionsSidebar.Opened)
-    async def open_session(self, message: SessionsSidebar.Opened) -> None:
-        if self.journal is not None and not self.running:
-            await self.show_session(message.session_id)
-
-    async def show_session(self, session_id: str) -> None:
-        """Show a journaled session in full, one at a time; a follow-up continues it."""
-        assert self.journal is not None
-        async with self._showing:
-            await self.clear_conversation()
-            self._resume = await sessions.show(self.journal, session_id, self.apply)
-            await self.query_one(Conversation).flush(final=True)
-        self.session_id = session_id
-
-    async def clear_conversation(self) -> None:
-        await self.query_one(Conversation).clear()
-        self.agent, self.recorder = None, None
-        self.meter.searches = 0
-        self.seen.clear()
-        self._resume = sessions.Resume()
-
     def action_cancel(self) -> None:
-        if self.running and self.controls is not None:
-            self.controls.cancel()
+        if self.running:
+            self.link.send("cancel")
 
     def action_answer_now(self) -> None:
-        if self.running and self.controls is not None:
-            self.controls.answer_now()
+        if self.running:
+            self.link.send("answer_now")
             self.notify("No more searches: the model will answer now.")
-
-    async def action_new_session(self) -> None:
-        if self.running and self.controls is not None:
-            self.controls.cancel()
-            self.notify("Stopping the answer; press Ctrl+N again for a new session.")
-            return
-        await self.clear_conversation()
-        self.session_id = None
-        self.update_status()
 
     def action_toggle_offline(self) -> None:
         offline = not self.settings.offline
         self.settings = self.settings.replace(offline=offline)
-        web = web_part(self.provider)
-        if web is not None:  # the session on screen follows at once
-            web.mode = "offline" if offline else "online"
+        self.link.send("set_offline", offline)  # the session on screen follows at once
         self.notify("Offline: searches come from the cache only." if offline else "Online.")
         self.update_status()
 
@@ -307,12 +316,6 @@ class QwqEdgeApp(App[None]):
     def on_resize(self) -> None:
         self.query_one(SessionsSidebar).fit(self.size.width)
 
-    def action_export(self) -> None:
-        if self.journal is None or self.session_id is None:
-            self.notify("Nothing to export yet.", severity="warning")
-            return
-        self.notify(f"Exported to {sessions.export_markdown(self.journal, self.session_id)}")
-
     def action_settings(self) -> None:
         self.push_screen(SettingsScreen(self.settings), self.apply_settings)
 
@@ -321,32 +324,13 @@ class QwqEdgeApp(App[None]):
             return
         self.settings, path, reload = save(result, self.settings)
         self.notify(f"Saved to {path}")
-        self.agent = None
-        if reload or self.engine is None:
-            self.engine = None
-            self.models.load(self.settings)
+        self._reader = None
+        self.link.send("use_settings", self.settings)  # the next question uses them
+        if reload or self.model is None:
+            self.model = None
+            self.link.load(self.settings)
         self.update_status()
         self.count_library()  # the sources setting may have changed
-
-    async def action_replay(self) -> None:
-        """Play the session on screen back at its recorded pace."""
-        if self.session_id is None or self.journal is None or self.running:
-            self.notify("Select a session in the sidebar first.", severity="warning")
-            return
-        play = partial(sessions.replay, self.journal, self.session_id, self)
-        await self.clear_conversation()
-        self.run_worker(play, thread=True, exclusive=True, group="turn")
-
-    async def action_rerun(self) -> None:
-        """Run the model again on the session on screen, searches from disk."""
-        if self.session_id is None or self.journal is None or self.running or self.engine is None:
-            self.notify("Select a session (and wait for the model) first.", severity="warning")
-            return
-        events = list(self.journal.events(self.session_id))
-        await self.clear_conversation()
-        self.running = True
-        self.update_status()
-        self.runner.submit(sessions.rerun_offline, events, self.engine, self)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from qwq_edge.errors import ConfigError, QwqEdgeError
 from qwq_edge.events import Origin, SearchHit, Source, ToolResult
-from qwq_edge.library import zim
 from qwq_edge.library.index import Library
 from qwq_edge.library.provider import Excerpt, library_provider
 from qwq_edge.paths import paths
@@ -133,29 +132,6 @@ def excerpt_for(
         return None
     finally:
         opened.close()
-
-
-def refresh_archives(provider: SearchProvider | None) -> list[str]:
-    """Bring a live session's ZIM archives in line with the library's sources after one was
-    added or removed in the settings (folders need nothing: they are in the same index).
-    Call it between turns only. Returns what to tell the user (an archive that would not
-    open)."""
-    part = library_part(provider)
-    if part is None or part.library is None:
-        return []
-    notes: list[str] = []
-    zims = {s.name: s.path for s in part.library.sources() if s.kind == "zim"}
-    for archive in [a for a in part.archives if a.name not in zims]:
-        part.archives.remove(archive)
-        archive.close()
-    have = {a.name for a in part.archives}
-    for name, where in zims.items():
-        if name not in have:
-            try:
-                part.archives.append(zim.open_archive(Path(where), name))
-            except QwqEdgeError as exc:
-                notes.append(f"library source {name!r} is left out: {exc}")
-    return notes
 
 
 def human(n: int) -> str:

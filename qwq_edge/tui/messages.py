@@ -1,8 +1,8 @@
-"""How work off the UI thread reaches the app: the Textual messages it posts (an agent event,
-the model loaded, a turn done, the library counted) and ``Poster``, the live turn's consumer
-on the engine thread.
+"""How work off the UI thread reaches the app: the Textual messages for what the engine's
+worker sends (an agent event, the model loaded or loading, a note, a turn done, the worker
+dead), the library counted, and ``coalesce`` for showing a journaled session in one pass.
 
-Widgets are only touched on the UI thread; the engine thread never calls into them, it posts.
+Widgets are only touched on the UI thread; other threads never call into them, they post.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from typing import Protocol
 from textual.message import Message
 from textual.notifications import SeverityLevel
 
-from qwq_edge.engine.base import Engine
-from qwq_edge.errors import QwqEdgeError
+from qwq_edge.engine.base import Engine, ModelInfo
 from qwq_edge.events import AnswerDelta, Event, ThinkingDelta
+from qwq_edge.runtime.worker import Item, Loaded, Loading, Said, TurnEnded
+from qwq_edge.runtime.worker_process import Died
 from qwq_edge.settings import Settings
 from qwq_edge.tui.library import LibraryState
 
@@ -46,23 +47,40 @@ class AgentEvent(Message):
 
 
 class ModelReady(Message):
-    """Loading finished: ``engine``, or why not in ``error`` (one sentence for the user)."""
+    """Load number ``seq`` ended: the model's ``info``, or why not in ``error`` (one
+    sentence for the user)."""
 
-    def __init__(self, engine: Engine | None, error: str | None = None) -> None:
+    def __init__(self, info: ModelInfo | None, error: str | None = None, seq: int = 0) -> None:
         super().__init__()
-        self.engine = engine
+        self.info = info
         self.error = error
+        self.seq = seq
 
-    @classmethod
-    def load(cls, loader: EngineLoader, settings: Settings) -> ModelReady:
-        """Load on the calling thread (the engine thread). Never raises: an exception that
-        escaped would leave the status at "loading" for good."""
-        try:
-            return cls(loader(settings))
-        except QwqEdgeError as exc:
-            return cls(None, str(exc))
-        except Exception as exc:
-            return cls(None, f"unexpected {type(exc).__name__}: {exc}")
+
+class LoadProgress(Message):
+    """How far load number ``seq`` got, 0 to 1."""
+
+    def __init__(self, seq: int, fraction: float) -> None:
+        super().__init__()
+        self.seq = seq
+        self.fraction = fraction
+
+
+class Told(Message):
+    """A sentence from the engine side that belongs to no turn (a note on continuing)."""
+
+    def __init__(self, text: str, severity: SeverityLevel = "warning") -> None:
+        super().__init__()
+        self.text = text
+        self.severity = severity
+
+
+class EngineDied(Message):
+    """The engine process ended unasked; ``message`` says how, in one sentence."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
 
 
 class TurnDone(Message):
@@ -73,6 +91,23 @@ class TurnDone(Message):
         super().__init__()
         self.note = note
         self.severity = severity
+
+
+def message_for(item: Item | Died) -> Message:
+    """The app's message for one thing the worker sent (or for its death)."""
+    match item:
+        case Loaded():
+            return ModelReady(item.info, item.error, item.seq)
+        case Loading():
+            return LoadProgress(item.seq, item.fraction)
+        case Said():
+            return Told(item.text, item.severity)
+        case TurnEnded():
+            return TurnDone(item.note, item.severity)
+        case Died():
+            return EngineDied(item.message)
+        case _:
+            return AgentEvent(item)
 
 
 class LibraryCounted(Message):

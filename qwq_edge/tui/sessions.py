@@ -1,6 +1,6 @@
-"""What the app does with sessions besides showing them: starting or continuing one (an agent
-and its recorder), exporting one to Markdown, playing one back at its recorded pace, and
-running one again offline."""
+"""What the app does with journaled sessions: showing one (and what a follow-up needs to
+continue it), exporting one to Markdown, and playing one back at its recorded pace. Starting,
+continuing and re-running sessions is the engine worker's (``runtime/worker.py``)."""
 
 from __future__ import annotations
 
@@ -9,32 +9,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from textual.notifications import SeverityLevel
-
-from qwq_edge.agent import Agent
 from qwq_edge.agent.replay import recorded_turns
-from qwq_edge.engine.base import Engine
-from qwq_edge.errors import QwqEdgeError
 from qwq_edge.events import Event
 from qwq_edge.paths import paths
-from qwq_edge.runtime import (
-    build_agent,
-    continue_session,
-    offline_provider,
-    open_snapshots,
-    provider_notices,
-    recorder_for,
-    rerun_session,
-)
-from qwq_edge.search.base import SearchProvider
-from qwq_edge.settings import Settings
 from qwq_edge.store.bundle import to_markdown
 from qwq_edge.store.journal import Journal
-from qwq_edge.store.recorder import Recorder
-from qwq_edge.store.snapshots import Snapshots
-from qwq_edge.tui.messages import AgentEvent, Target, TurnDone, coalesce
-
-ProviderFactory = Callable[[Settings], SearchProvider]
+from qwq_edge.tui.messages import AgentEvent, Target, coalesce
 
 # A replay waits at most this long between two events: a session journaled over a coffee
 # break should not replay one.
@@ -67,37 +47,6 @@ async def show(
     return Resume.of(session_id, events)
 
 
-def start_agent(
-    settings: Settings,
-    engine: Engine,
-    providers: ProviderFactory,
-    journal: Journal | None,
-    resume: Resume,
-    notify: Callable[[str], None] | None = None,
-) -> tuple[Agent, Recorder | None, Snapshots | None]:
-    """The agent for the next question, what journals it (None: no journal) and the KV
-    snapshots. A follow-up to a session picked in the sidebar continues that session
-    exactly (its journaled context, its KV snapshot when one matches), in the journal too;
-    anything less, and a corrupt search cache set aside, is said through ``notify``."""
-    snapshots = open_snapshots(settings) if journal is not None else None
-    provider = providers(settings)
-    notes = provider_notices(provider)
-    resuming = resume.session_id is not None and bool(resume.history)
-    if journal is None or not resuming or resume.session_id is None:
-        agent = build_agent(settings, engine, provider)
-        recorder = recorder_for(journal, engine) if journal is not None else None
-    else:
-        done = continue_session(
-            settings, engine, journal, resume.session_id, provider=provider, snapshots=snapshots
-        )
-        agent, notes = done.agent, notes + done.notes
-        recorder = recorder_for(journal, engine, resume.session_id)
-    for note in notes:
-        if notify is not None:
-            notify(note)
-    return agent, recorder, snapshots
-
-
 def export_markdown(journal: Journal, session_id: str) -> Path:
     """Write the session as Markdown under the data directory; returns where."""
     target = paths().data_dir / "exports" / f"{session_id}.md"
@@ -116,25 +65,3 @@ def replay(journal: Journal, session_id: str, target: Target) -> None:
         time.sleep(max(0.0, min(e.t - last, MAX_PAUSE)))
         last = e.t
         target.post_message(AgentEvent(e, live=False))
-
-
-def rerun_offline(events: Sequence[Event], engine: Engine, target: Target) -> None:
-    """Run the model again on the session's questions, searches from disk, never the net,
-    on the calling thread (the engine thread); posts the events, then a ``TurnDone`` saying
-    how the re-run compares with the recording, or why it could not run."""
-    note = ""
-    severity: SeverityLevel = "information"
-
-    def post(event: Event) -> None:
-        target.post_message(AgentEvent(event, live=False))
-
-    try:
-        # Not journaled: a re-run is there to be compared with the recording.
-        results = rerun_session(events, engine, offline_provider(), on_event=post)
-        same = all(r.identical for r in results)
-        note = "identical to the recording" if same else "different from the recording"
-        note = f"Re-run finished: {note}."
-    except QwqEdgeError as exc:
-        note, severity = str(exc), "error"
-    finally:  # whatever happened, the app stops waiting for it
-        target.post_message(TurnDone(note, severity))

@@ -57,7 +57,7 @@ async def wait_idle(app: QwqEdgeApp, pilot: Pilot[Any], timeout: float = 20) -> 
     """Until the model is loaded and no turn runs (or ``timeout`` seconds)."""
     deadline = time.monotonic() + timeout
     await pilot.pause(0.05)
-    while (app.running or app.engine is None) and time.monotonic() < deadline:
+    while (app.running or app.model is None) and time.monotonic() < deadline:
         await pilot.pause(0.05)
     await pilot.pause(0.1)
 

@@ -19,7 +19,7 @@ from qwq_edge.library import index
 from qwq_edge.library.folders import IndexReport, Progress
 from qwq_edge.library.index import Library
 from qwq_edge.paths import paths
-from qwq_edge.runtime import make_provider, web_part
+from qwq_edge.runtime import make_provider, search_mode, web_part
 from qwq_edge.runtime.library import Added, add_source
 from qwq_edge.settings import Settings
 from qwq_edge.store.journal import Journal
@@ -28,7 +28,6 @@ from qwq_edge.tui.screens.settings import SettingsScreen
 from qwq_edge.tui.screens.source import SourceScreen
 from qwq_edge.tui.widgets import SourcesView
 from qwq_edge.tui.widgets.library import LibraryPanel, RemoveButton
-from qwq_edge.tui.widgets.status import reach
 from tests.support.scripted_engine import ScriptedEngine
 from tests.tui.harness import CALL, SCRIPT, ask, make_app, record_session, wait_idle
 
@@ -191,15 +190,16 @@ async def test_the_status_bar_has_the_library_counts_and_says_offline(tmp_path: 
 
 
 def test_offline_is_the_setting_or_the_web_search_going_offline() -> None:
-    provider = make_provider(Settings(sources="web,library"))
+    keyed = Settings(sources="web,library", tavily_api_key="tvly-test")
+    provider = make_provider(keyed)
     web = web_part(provider)
     assert web is not None
-    assert reach(Settings(), provider) == (False, True)
+    assert search_mode(keyed, provider) == "web"
     web.mode, web.went_offline = "offline", True  # the network was found unreachable
-    assert reach(Settings(), provider) == (True, True)
-    assert reach(Settings(offline=True), None) == (True, True)
-    assert reach(Settings(sources="library"), None) == (False, False)
-    assert reach(Settings(), make_provider(Settings(sources="library"))) == (False, False)
+    assert search_mode(keyed, provider) == "offline"
+    assert search_mode(Settings(offline=True), None) == "offline"
+    assert search_mode(Settings(sources="library"), None) == "library only"
+    assert search_mode(Settings(), make_provider(Settings(sources="library"))) == "library only"
 
 
 # -- the settings screen's library section ---------------------------------------------------

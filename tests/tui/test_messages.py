@@ -1,5 +1,6 @@
 """How work off the UI thread reaches the app: the live turn's poster (text deltas batched
-per flush interval), the journal's coalescing, model loads one at a time, and the palette."""
+per flush interval), the journal's coalescing, the worker's replies as messages, and the
+palette."""
 
 from __future__ import annotations
 
@@ -10,16 +11,12 @@ from typing import Any
 import pytest
 from textual.message import Message
 
-from qwq_edge.engine.thread import EngineThread
 from qwq_edge.events import AnswerDelta, Event, Notice, Stats, ThinkingDelta
-from qwq_edge.settings import Settings
 from qwq_edge.tui import messages
 from qwq_edge.tui.app import QwqEdgeApp
 from qwq_edge.tui.commands import PALETTE
-from qwq_edge.tui.loading import ModelLoader
 from qwq_edge.tui.messages import AgentEvent, ModelReady, Poster, TurnDone, coalesce
 from qwq_edge.tui.sessions import Resume
-from tests.support.scripted_engine import ScriptedEngine
 
 
 class Inbox:
@@ -91,50 +88,23 @@ def test_coalesce_merges_runs_of_the_same_delta_only() -> None:
     assert merged[0].t == events[0].t  # a merged delta keeps the time of its first part
 
 
-def test_model_ready_carries_an_engine_or_one_sentence() -> None:
-    engine = ScriptedEngine([])
-    assert ModelReady.load(lambda s: engine, Settings()).engine is engine
+def test_every_reply_of_the_worker_becomes_the_apps_message() -> None:
+    from qwq_edge.runtime.worker import Loaded, Loading, Said, TurnEnded
+    from qwq_edge.runtime.worker_process import Died
+    from qwq_edge.tui.messages import EngineDied, LoadProgress, Told, message_for
 
-    def broken(settings: Settings) -> ScriptedEngine:
-        raise KeyError("n_ctx")
-
-    failed = ModelReady.load(broken, Settings())
-    assert failed.engine is None and failed.error == "unexpected KeyError: 'n_ctx'"
-
-
-def test_a_load_asked_for_during_another_runs_after_it_and_the_stale_model_is_closed() -> None:
-    loaded: list[int] = []
-    closed: list[int] = []
-
-    class Closable(ScriptedEngine):
-        def close(self) -> None:
-            closed.append(self.info.n_ctx)
-
-    def loader(settings: Settings) -> Closable:
-        loaded.append(settings.n_ctx)
-        return Closable([], n_ctx=settings.n_ctx)
-
-    runner, inbox = EngineThread(), Inbox()
-    try:
-        models = ModelLoader(runner, loader, inbox)
-        models.load(Settings(n_ctx=1024))
-        assert models.since is not None
-        models.load(Settings(n_ctx=2048))  # the settings changed while it loads
-        assert inbox.posted.wait(5)
-        first = inbox.messages.pop()
-        assert isinstance(first, ModelReady)
-        inbox.posted.clear()
-        assert not models.done(first)  # stale: closed, and the waiting load starts
-        assert models.since is not None
-        assert inbox.posted.wait(5)
-        second = inbox.messages.pop()
-        assert isinstance(second, ModelReady) and models.done(second)
-        assert models.since is None
-        runner.call(lambda: None)  # the close ran before this
-        assert loaded == [1024, 2048] and closed == [1024]
-        assert second.engine is not None and second.engine.info.n_ctx == 2048
-    finally:
-        runner.shutdown()
+    ready = message_for(Loaded(2, None, "no model"))
+    assert isinstance(ready, ModelReady) and (ready.seq, ready.error) == (2, "no model")
+    progress = message_for(Loading(2, 0.25))
+    assert isinstance(progress, LoadProgress) and progress.fraction == 0.25
+    told = message_for(Said("a note", "error"))
+    assert isinstance(told, Told) and told.severity == "error"
+    assert isinstance(message_for(TurnEnded("done")), TurnDone)
+    died = message_for(Died("The engine process was killed."))
+    assert isinstance(died, EngineDied) and "killed" in died.message
+    delta = AnswerDelta("x")
+    event = message_for(delta)
+    assert isinstance(event, AgentEvent) and event.event == delta
 
 
 def test_turn_done_carries_an_optional_note() -> None:

@@ -426,6 +426,9 @@ async def test_settings_cancel_and_escape_return_nothing_and_bad_numbers_keep_it
 # -- the status bar -----------------------------------------------------------------------------
 
 
+KEYED = Settings(tavily_api_key="tvly-test")  # web search that can run
+
+
 def model_info(**kw: Any) -> ModelInfo:
     base = dict(
         path="/m.gguf", name="qwq-32b", architecture="qwen2", quant="Q4_K_M", file_size=1,
@@ -446,8 +449,8 @@ def test_the_status_line_puts_the_most_telling_first() -> None:
         "answering… Esc stops · Q4_K_M GPU 40/64 · 5.0 tok/s · ctx 1300/4096 · searches 2/5"
         " · offline · qwq-32b"
     )
-    idle = Status.of(Meter(ctx=(0, 0)), Settings(), model=None, running=False, state="no model")
-    assert idle.line() == "no model · 0.0 tok/s · ctx 0/auto · searches 0/5 · online"
+    idle = Status.of(Meter(ctx=(0, 0)), KEYED, model=None, running=False, state="no model")
+    assert idle.line() == "no model · 0.0 tok/s · ctx 0/auto · searches 0/5 · web"
     assert "CPU" in Status.of(meter, settings, model=model_info(), running=False).line()
 
 
@@ -457,8 +460,8 @@ def test_the_status_line_says_where_searches_go_and_how_big_the_library_is() -> 
     def line(settings: Settings, library: LibraryState | None = None) -> str:
         return Status.of(meter, settings, model=None, running=False, library=library).line()
 
-    assert line(Settings(), LibraryState((2, 84_213))).endswith(
-        "searches 0/5 · online · library: 2 sources · 84k passages"
+    assert line(KEYED, LibraryState((2, 84_213))).endswith(
+        "searches 0/5 · web · library: 2 sources · 84k passages"
     )
     assert line(Settings(offline=True), LibraryState((1, 1_234))).endswith(
         "· offline · library: 1 source · 1.2k passages"
@@ -466,8 +469,15 @@ def test_the_status_line_says_where_searches_go_and_how_big_the_library_is() -> 
     assert line(Settings(sources="library"), LibraryState((0, 0))).endswith(
         "· library only · library empty"
     )
-    assert line(Settings(sources="web")).endswith("searches 0/5 · online")
-    assert line(Settings(), LibraryState(off="no FTS5")).endswith("online · library off")
+    assert line(KEYED.replace(sources="web")).endswith("searches 0/5 · web")
+    assert line(KEYED, LibraryState(off="no FTS5")).endswith("web · library off")
+    # Never "web" without a way to search it: no key, the library searched alone or nothing.
+    assert line(Settings(), LibraryState((2, 84_213))).endswith(
+        "· library only · library: 2 sources · 84k passages"
+    )
+    assert line(Settings(sources="web")).endswith("searches 0/5 · no search key")
+    mode = Status.of(meter, Settings(), model=None, running=False, mode="offline").line()
+    assert mode.endswith("searches 0/5 · offline")  # the mode a session reports wins
 
 
 async def test_status_bar_shows_its_status_and_counts_the_loading_seconds() -> None:

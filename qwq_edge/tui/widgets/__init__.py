@@ -1,5 +1,6 @@
 """The app's widgets, one module per area of the screen: the prompt, the conversation and
-its turns (thinking, tool cards, sources), the sessions sidebar and the status bar.
+its turns (thinking, tool cards, sources), the welcome panel of an empty session, the
+sessions sidebar and the status bar.
 
 The app sets what they show (attributes down) and they post what the user did (messages
 up); none of them touches the engine, and only the sidebar reads the journal (its list of
@@ -13,6 +14,7 @@ from qwq_edge.tui.widgets.sources import SourcesView
 from qwq_edge.tui.widgets.status import Status, StatusBar
 from qwq_edge.tui.widgets.tool_card import ToolCard
 from qwq_edge.tui.widgets.turn import ThinkingView, TurnView
+from qwq_edge.tui.widgets.welcome import Welcome, WelcomePanel
 
 __all__ = [
     "Conversation",
@@ -25,4 +27,6 @@ __all__ = [
     "ThinkingView",
     "ToolCard",
     "TurnView",
+    "Welcome",
+    "WelcomePanel",
 ]

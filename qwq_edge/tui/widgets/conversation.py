@@ -1,4 +1,5 @@
-"""The conversation pane: the turns on screen, the last one possibly still streaming."""
+"""The conversation pane: the turns on screen, the last one possibly still streaming; on an
+empty session, the welcome panel."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from qwq_edge.tui.widgets.turn import TurnView
+from qwq_edge.tui.widgets.welcome import Welcome, WelcomePanel
 
 
 class Conversation(VerticalScroll):
@@ -16,7 +18,17 @@ class Conversation(VerticalScroll):
         super().__init__(id=id)
         self.turn: TurnView | None = None
 
+    async def show_welcome(self, welcome: Welcome) -> None:
+        """Show ``welcome`` while no turn is on screen: mounted first, redrawn after. A turn
+        takes its place; after ``clear`` it comes back only when shown again."""
+        panels = self.query(WelcomePanel)
+        if panels:
+            panels.first().show(welcome)
+        elif not self.query(TurnView):
+            await self.mount(WelcomePanel(welcome), before=0 if self.children else None)
+
     async def start_turn(self, question: str) -> TurnView:
+        await self.query(WelcomePanel).remove()
         await self.flush()  # the previous turn's last text first
         self.turn = TurnView(question)
         await self.mount(self.turn)

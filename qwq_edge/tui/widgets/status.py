@@ -1,6 +1,6 @@
 """The status bar: what the app is doing, the model, speed, context, searches, where searches
-go (online, offline, library only) and the library's size; and the ``Meter`` that counts
-those numbers from the session's events."""
+can go (web, no search key, offline, library only) and the library's size; and the ``Meter``
+that counts those numbers from the session's events."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from qwq_edge.engine.base import ModelInfo
-from qwq_edge.errors import ConfigError
 from qwq_edge.events import Stats
-from qwq_edge.runtime import library_part, web_part
+from qwq_edge.runtime import search_mode
 from qwq_edge.search.base import SearchProvider
-from qwq_edge.settings import Settings, source_set
+from qwq_edge.settings import SearchMode, Settings
 from qwq_edge.tui.library import LibraryState, describe
 
 
@@ -43,7 +42,7 @@ class Status:
     """Everything the status line shows; the app builds one and hands it down."""
 
     max_searches: int
-    offline: bool
+    mode: SearchMode  # where searches can go (runtime.search_mode)
     running: bool = False
     state: str = ""  # "no model"
     loading_since: float | None = None  # a load is running: the bar counts its seconds
@@ -51,7 +50,6 @@ class Status:
     tps: float = 0.0  # decode speed over the turn so far
     ctx: tuple[int, int] = (0, 0)  # tokens in context, context size (0: not known yet)
     searches: int = 0
-    web: bool = True  # searches include the web (False: "library only")
     library: LibraryState | None = None  # None: searches do not use the library
     think_budget: int = 0  # the thinking budget in use, for a model that thinks (0: none)
 
@@ -65,17 +63,18 @@ class Status:
         running: bool,
         state: str = "",
         loading_since: float | None = None,
+        mode: SearchMode | None = None,
         provider: SearchProvider | None = None,
         library: LibraryState | None = None,
     ) -> Status:
-        """The status now: ``meter``'s counts, ``settings``' budget and mode, where the
-        session's searches go (``provider``; None: no session yet, so the settings say), the
-        ``library``'s counts, and the rest."""
-        offline, web = reach(settings, provider)
+        """The status now: ``meter``'s counts, ``settings``' budget, where searches can go
+        (``mode``, as the session reports it; None: worked out from the settings and
+        ``provider``, the session's if there is one), the ``library``'s counts, the rest."""
         return cls(
-            max_searches=settings.max_searches, offline=offline, running=running,
+            max_searches=settings.max_searches,
+            mode=search_mode(settings, provider) if mode is None else mode, running=running,
             state=state, loading_since=loading_since, model=model,
-            tps=meter.tps, ctx=meter.ctx, searches=meter.searches, web=web, library=library,
+            tps=meter.tps, ctx=meter.ctx, searches=meter.searches, library=library,
             think_budget=settings.max_thinking_tokens if model and model.reasoning else 0,
         )  # fmt: skip
 
@@ -98,31 +97,12 @@ class Status:
         parts.append(f"searches {self.searches}/{self.max_searches}")
         if self.think_budget:
             parts.append(f"think ≤{self.think_budget}")
-        if not self.web:
-            parts.append("library only")
-        else:
-            parts.append("offline" if self.offline else "online")
+        parts.append(self.mode)
         if self.library is not None:
             parts.append(describe(self.library))
         if info is not None:  # "NAME on http://server" for a model a llama-server runs
             parts.append(f"{info.name} on {info.server}" if info.server else info.name)
         return " · ".join(parts)
-
-
-def reach(settings: Settings, provider: SearchProvider | None) -> tuple[bool, bool]:
-    """(offline, searches include the web). Offline: the setting, or the session's web
-    search found the network unreachable and went offline by itself."""
-    if provider is None:
-        try:
-            web = "web" in source_set(settings)
-        except ConfigError:
-            web = True
-        return settings.offline, web
-    part = web_part(provider)
-    if part is None:  # a library alone, or some other search (tests): is it the web?
-        return settings.offline, library_part(provider) is None
-    # went_offline also sets the mode, and Ctrl+O back online clears it: the mode says all.
-    return settings.offline or part.mode == "offline", True
 
 
 class StatusBar(Static):

@@ -21,7 +21,15 @@ from textual.widgets import Collapsible, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from qwq_edge.agent.citations import cited_numbers
-from qwq_edge.events import AnswerDelta, FinalAnswer, Source, ThinkingDelta, ToolCall, ToolResult
+from qwq_edge.events import (
+    FROM_MEMORY,
+    AnswerDelta,
+    FinalAnswer,
+    Source,
+    ThinkingDelta,
+    ToolCall,
+    ToolResult,
+)
 from qwq_edge.text import printable
 from qwq_edge.tui.widgets.sources import SourcesView
 from qwq_edge.tui.widgets.tool_card import ToolCard
@@ -53,8 +61,11 @@ def only_citations(text: str) -> bool:
 
 
 def answer_warnings(text: str, unmatched: tuple[int, ...]) -> list[str]:
-    """The lines drawn under a finished answer when its citations cannot be trusted."""
+    """The lines drawn under a finished answer when it is empty or its citations cannot be
+    trusted."""
     warnings = []
+    if not text.strip():
+        warnings.append("⚠ the answer is empty")
     if unmatched:
         cited = ", ".join(f"[{n}]" for n in unmatched)
         verb = "matches" if len(unmatched) == 1 else "match"
@@ -179,6 +190,8 @@ class TurnView(Vertical):
         await self.flush(final=True)  # redrawn whole, with the marks
         for warning in answer_warnings(self.answer_text, final.unmatched):
             await self.mount(Static(warning, classes="answer-warning", markup=False))
+        if final.from_memory:  # a note, not a warning: said plainly, dimmed
+            await self.mount(Static(FROM_MEMORY, classes="answer-memory", markup=False))
         await self.show_sources(final.sources)
 
     async def show_sources(self, sources: tuple[Source, ...]) -> None:
