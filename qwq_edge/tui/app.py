@@ -24,7 +24,7 @@ from textual.widgets import Footer, Static
 
 from qwq_edge import events as ev
 from qwq_edge.engine.base import ModelInfo
-from qwq_edge.runtime import make_provider, open_journal
+from qwq_edge.runtime import can_search_web, make_provider, open_journal
 from qwq_edge.runtime.worker import ProviderFactory
 from qwq_edge.search.base import SearchProvider
 from qwq_edge.settings import Settings
@@ -32,7 +32,7 @@ from qwq_edge.store.journal import Journal
 from qwq_edge.text import printable
 from qwq_edge.tui.commands import PALETTE
 from qwq_edge.tui.engine_link import EngineLink, EngineLoader
-from qwq_edge.tui.library import LibraryState, SeenHits, library_state
+from qwq_edge.tui.library import LibraryState, SeenHits, library_state, shown_mode
 from qwq_edge.tui.messages import (
     FLUSH_SECONDS,
     AgentEvent,
@@ -49,6 +49,7 @@ from qwq_edge.tui.session_actions import SessionActions
 from qwq_edge.tui.widgets import Conversation, PromptInput, SessionsSidebar, Status, StatusBar
 from qwq_edge.tui.widgets.sources import SourcesView
 from qwq_edge.tui.widgets.status import Meter
+from qwq_edge.tui.widgets.welcome import Welcome
 
 
 class QwqEdgeApp(SessionActions, App[None]):
@@ -91,6 +92,7 @@ class QwqEdgeApp(SessionActions, App[None]):
         self.running = False
         self.session_id: str | None = None
         self.turn_number = 0  # the turn on screen (what a crash closes in the journal)
+        self.went_offline = False  # the session's web search found no network
         self._showing = asyncio.Lock()
         self.meter = Meter(ctx=(0, settings.n_ctx))
         self.seen = SeenHits()  # the search results on screen: what a source opens with
@@ -123,8 +125,10 @@ class QwqEdgeApp(SessionActions, App[None]):
         if not self.link.loaded(message):
             return  # stale: the settings changed as it loaded, and a newer load runs
         self.model, self.load_error = message.info, message.error
+        conv = self.query_one(Conversation)
         if self.model is None:
-            self.query_one(Conversation).show_load_error(message.error)
+            if conv.turn is not None:  # else the welcome says it
+                conv.show_load_error(message.error)
         elif self.model.fit:  # what the fit planner chose for this machine
             self.notify(self.model.fit, title=self.model.name, timeout=8)
         self.update_status()
@@ -226,6 +230,7 @@ class QwqEdgeApp(SessionActions, App[None]):
                 await turn.add_card(event)
             case ev.ToolResult():
                 self.seen.add(event)
+                self.went_offline |= event.error_kind == "went_offline"
                 turn.finish_card(event)
                 if event.error is None:
                     self.meter.searches += 1  # shown with the next status update
@@ -255,12 +260,20 @@ class QwqEdgeApp(SessionActions, App[None]):
         return self._reader
 
     def update_status(self) -> None:
+        mode = shown_mode(self.settings, self.library, went_offline=self.went_offline)
         self.query_one(StatusBar).status = Status.of(
             self.meter, self.settings, model=self.model,
             running=self.running, state=self.link.state(self.model is not None),
-            loading_since=self.link.since,
-            provider=None, library=self.library,
+            loading_since=self.link.since, mode=mode, library=self.library,
         )  # fmt: skip
+        conv = self.query_one(Conversation)
+        if conv.turn is None:  # an empty session: the welcome says the same, at length
+            welcome = Welcome(
+                mode, can_search_web(self.settings), self.model,
+                loading=self.link.since is not None, load_error=self.load_error,
+                library=self.library,
+            )  # fmt: skip
+            self.call_next(conv.show_welcome, welcome)
 
     def count_library(self) -> None:
         """Count the library's sources and passages off the UI thread, for the status bar."""
@@ -303,6 +316,7 @@ class QwqEdgeApp(SessionActions, App[None]):
     def action_toggle_offline(self) -> None:
         offline = not self.settings.offline
         self.settings = self.settings.replace(offline=offline)
+        self.went_offline = False
         self.link.send("set_offline", offline)  # the session on screen follows at once
         self.notify("Offline: searches come from the cache only." if offline else "Online.")
         self.update_status()

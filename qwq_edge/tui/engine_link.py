@@ -93,7 +93,7 @@ class EngineLink:
         if not loaded and self.since is None:
             return "no model"
         if self.fraction is not None:
-            return f"loading model {self.fraction:.0%}"
+            return f"{self.fraction:.0%} loaded"
         return ""
 
     def died(self, message: str) -> None:

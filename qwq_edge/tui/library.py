@@ -16,9 +16,9 @@ from qwq_edge.events import Origin, SearchHit, Source, ToolResult
 from qwq_edge.library.index import Library
 from qwq_edge.library.provider import Excerpt, library_provider
 from qwq_edge.paths import paths
-from qwq_edge.runtime import library_part
+from qwq_edge.runtime import library_part, search_mode
 from qwq_edge.search.base import SearchProvider
-from qwq_edge.settings import Settings, source_set
+from qwq_edge.settings import SearchMode, Settings, source_set
 
 # How each origin is labelled in the sources panel and the source screen.
 ORIGIN_LABELS: dict[Origin, str] = {
@@ -154,3 +154,23 @@ def describe(state: LibraryState) -> str:
         return "library empty"
     plural = "" if sources == 1 else "s"
     return f"library: {sources} source{plural} · {human(passages)} passages"
+
+
+def shown_mode(
+    settings: Settings, library: LibraryState | None, *, went_offline: bool = False
+) -> SearchMode:
+    """Where searches go, as the status bar and the welcome say it: the settings' mode, but
+    "offline" once the session's web search found no network, and "no search key" rather
+    than "library only" when the web is wanted, cannot be searched, and the library has
+    nothing in it (a first run: the library is there, empty)."""
+    mode = search_mode(settings, None)
+    if went_offline and mode == "web":
+        return "offline"
+    empty = library is None or library.counts is None or library.counts[0] == 0
+    try:
+        wants_web = "web" in source_set(settings)
+    except ConfigError:
+        wants_web = True
+    if mode == "library only" and wants_web and empty:
+        return "no search key"
+    return mode

@@ -32,6 +32,7 @@ from qwq_edge.settings import Sampling, Settings, load_file
 from qwq_edge.store.journal import Journal
 from qwq_edge.tui.app import QwqEdgeApp
 from qwq_edge.tui.widgets import SourcesView, ThinkingView, ToolCard, TurnView
+from qwq_edge.tui.widgets.welcome import WelcomePanel, model_line
 from tests.support.fakes import FakeSearch
 from tests.support.scripted_engine import ScriptedEngine
 from tests.support.tavily_server import TavilyServer
@@ -183,7 +184,8 @@ async def test_model_load_failure_is_one_actionable_sentence() -> None:
     app = QwqEdgeApp(Settings(), engine_loader=fail, provider_factory=lambda s: FakeSearch())
     async with app.run_test() as pilot:
         await pilot.pause(0.3)
-        error = str(app.query_one(".load-error").render())
+        welcome = app.query_one(WelcomePanel).welcome  # an empty session: said there
+        error = model_line(welcome)
         assert "model file not found" in error and "Settings (Ctrl+S)" in error
         assert "no model" in str(app.query_one("#status").render())
 

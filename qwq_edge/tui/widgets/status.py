@@ -13,7 +13,6 @@ from textual.widgets import Static
 from qwq_edge.engine.base import ModelInfo
 from qwq_edge.events import Stats
 from qwq_edge.runtime import search_mode
-from qwq_edge.search.base import SearchProvider
 from qwq_edge.settings import SearchMode, Settings
 from qwq_edge.tui.library import LibraryState, describe
 
@@ -64,15 +63,14 @@ class Status:
         state: str = "",
         loading_since: float | None = None,
         mode: SearchMode | None = None,
-        provider: SearchProvider | None = None,
         library: LibraryState | None = None,
     ) -> Status:
         """The status now: ``meter``'s counts, ``settings``' budget, where searches can go
-        (``mode``, as the session reports it; None: worked out from the settings and
-        ``provider``, the session's if there is one), the ``library``'s counts, the rest."""
+        (``mode``, as the app knows it; None: worked out from the settings), the
+        ``library``'s counts, the rest."""
         return cls(
             max_searches=settings.max_searches,
-            mode=search_mode(settings, provider) if mode is None else mode, running=running,
+            mode=search_mode(settings, None) if mode is None else mode, running=running,
             state=state, loading_since=loading_since, model=model,
             tps=meter.tps, ctx=meter.ctx, searches=meter.searches, library=library,
             think_budget=settings.max_thinking_tokens if model and model.reasoning else 0,
