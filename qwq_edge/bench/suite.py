@@ -25,7 +25,7 @@ from qwq_edge.agent.loop import Agent
 from qwq_edge.bench import library, loops, meaning
 from qwq_edge.bench.base import timed_turn
 from qwq_edge.bench.continuing import ContinueMeasures
-from qwq_edge.bench.fixtures import RESEARCH, STORY, FixtureSearch, NoSearch, Recording
+from qwq_edge.bench.fixtures import RESEARCH, STORY, FixtureSearch, Recording
 from qwq_edge.bench.micro import MicroMeasures
 from qwq_edge.bench.remote import RemoteMeasures
 from qwq_edge.bench.report import Row, markdown, peak_rss, spread

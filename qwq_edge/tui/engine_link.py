@@ -6,17 +6,14 @@ worker dies. Everything the worker sends arrives as a Textual message (``message
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
-from qwq_edge.engine.base import Engine, ModelInfo
-from qwq_edge.runtime.worker import Host, InProcess, Item, ProviderFactory, Worker
+from qwq_edge.engine.base import ModelInfo
+from qwq_edge.runtime.worker import EngineLoader, Host, InProcess, Item, ProviderFactory, Worker
 from qwq_edge.runtime.worker_process import Died, WorkerProcess
 from qwq_edge.settings import Settings
 from qwq_edge.store.journal import Journal
 from qwq_edge.tui.messages import EngineDied, ModelReady, Target, message_for
-
-EngineLoader = Callable[[Settings], Engine]
 
 
 class EngineLink:

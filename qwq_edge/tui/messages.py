@@ -8,18 +8,17 @@ Widgets are only touched on the UI thread; other threads never call into them, t
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Protocol
 
 from textual.message import Message
 from textual.notifications import SeverityLevel
 
-from qwq_edge.engine.base import Engine, ModelInfo
+from qwq_edge.engine.base import ModelInfo
 from qwq_edge.events import AnswerDelta, Event, ThinkingDelta
 from qwq_edge.runtime.worker import Item, Loaded, Loading, Said, TurnEnded
 from qwq_edge.runtime.worker_process import Died
-from qwq_edge.settings import Settings
 from qwq_edge.tui.library import LibraryState
 
 # How often streamed text reaches the screen. Every redraw takes CPU from llama.cpp's decode
@@ -27,7 +26,6 @@ from qwq_edge.tui.library import LibraryState
 # 0.83 of headless speed with 0.1 s and 0.88 with 0.2 s.
 FLUSH_SECONDS = 0.2
 
-EngineLoader = Callable[[Settings], Engine]
 TextDelta = ThinkingDelta | AnswerDelta
 
 

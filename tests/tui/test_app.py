@@ -277,3 +277,32 @@ async def test_apply_shows_every_event_type() -> None:
         assert turn.query(".stopped")
         assert "a note" in [n.message for n in app._notifications]
         assert "ctx 50/512" in str(app.query_one("#status").render())
+
+
+async def test_a_key_set_in_the_settings_searches_at_once(tavily: TavilyServer) -> None:
+    """No key: the status says so and the call is refused; a key saved in the settings is
+    used by the next question, with no restart (the real Tavily client, a local server)."""
+    engine = ScriptedEngine(
+        ["<tool_call>", CALL % "gold price today", "</think>Gold [1].<|im_end|>"] * 2,
+        reasoning=True,
+    )
+    app = QwqEdgeApp(Settings(tavily_url=tavily.url, sources="web"), engine_loader=lambda s: engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_idle(app, pilot)
+        assert "no search key" in str(app.query_one("#status").render())
+        await ask(app, pilot, "Gold?")
+        await wait_idle(app, pilot)
+        assert tavily.queries == []  # refused: no key
+        await pilot.press("ctrl+n")
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        app.screen.query_one("#tavily_api_key", Input).value = "tvly-FROM-SETTINGS"
+        await pilot.click("#save")
+        await pilot.pause(0.3)
+        assert " web " in f" {app.query_one('#status').render()} "
+        await ask(app, pilot, "Gold?")
+        await wait_idle(app, pilot)
+    assert tavily.queries == ["gold price today"]
+    assert tavily.requests[0].get("api_key") == "tvly-FROM-SETTINGS" or any(
+        "tvly-FROM-SETTINGS" in v for v in tavily.headers[0].values()
+    )
