@@ -13,9 +13,10 @@ import pytest
 from qwq_edge import cli, runtime
 from qwq_edge.agent.loop import Agent
 from qwq_edge.cli.render import TextRenderer
+from qwq_edge.engine.llama import LlamaEngine
 from qwq_edge.errors import SearchError
-from qwq_edge.events import AnswerDelta, Event, FinalAnswer, QuestionAsked, Source
-from qwq_edge.settings import Settings
+from qwq_edge.events import AnswerDelta, Event, FinalAnswer, QuestionAsked, Source, ToolResult
+from qwq_edge.settings import Sampling, Settings
 from qwq_edge.store.bundle import to_markdown
 from qwq_edge.store.journal import SessionRow
 from tests.support.fakes import FakeSearch
@@ -114,3 +115,21 @@ def test_the_markdown_export_says_an_answer_came_from_memory() -> None:
     src = Source(1, "France", "https://fr.example/")
     md = to_markdown(row(), [QuestionAsked(1, "Q"), FinalAnswer("Paris [1].", (src,))])
     assert "memory" not in md
+
+
+def test_the_real_model_with_no_key_answers_from_memory_and_says_so(
+    engine: LlamaEngine,
+) -> None:
+    """The real test model, no search key: whatever it tries, no search is made, and the
+    answer carries the flag, which the CLI prints under it."""
+    settings = Settings(max_tokens=60, sampling=Sampling(seed=0), sources="web")
+    agent = Agent(engine, runtime.make_provider(settings), settings)  # Tavily, no key
+    events = list(agent.ask("What is the capital of France?"))
+    final = next(e for e in events if isinstance(e, FinalAnswer))
+    assert final.text.strip() and final.from_memory
+    assert not any(isinstance(e, ToolResult) and e.hits for e in events)
+    out = io.StringIO()
+    render = TextRenderer(out, color=False)
+    for e in events:
+        render(e)
+    assert NOTE in out.getvalue()
