@@ -5,8 +5,8 @@ events and a few replies of its own (``Reply``).
 
 The app runs it in a child process (``worker_process.py``), so the UI never shares a GIL
 with llama.cpp and survives it crashing; tests on scripted engines run the same object on a
-thread of their own process (``InProcess``). Either way, every command but cancel and
-answer-now runs on the one engine thread, in the order sent.
+thread of their own process (``InProcess``). Either way, every command but cancel,
+answer-now and offline runs on the one engine thread, in the order sent.
 """
 
 from __future__ import annotations
@@ -160,6 +160,11 @@ class Worker:
         if self.controls is not None:
             self.controls.answer_now()
 
+    def set_offline(self, offline: bool) -> None:
+        """At once, even mid-turn: the next search of the running turn follows (an
+        attribute set, safe from any thread)."""
+        self._set_offline(offline)
+
     def close(self) -> None:
         """Stop the running turn, let it be journaled, close the model, stop the thread."""
         self.cancel()
@@ -175,9 +180,6 @@ class Worker:
     def ask(self, question: str) -> None:
         self.controls = Controls()
         self.runner.submit(self._turn, question, self.controls)
-
-    def set_offline(self, offline: bool) -> None:
-        self.runner.submit(self._set_offline, offline)
 
     def use_settings(self, settings: Settings) -> None:
         """New settings for the next question (a new model comes with a ``load``)."""
