@@ -30,6 +30,7 @@ from qwq_edge.bench.micro import MicroMeasures
 from qwq_edge.bench.remote import RemoteMeasures
 from qwq_edge.bench.report import Row, markdown, peak_rss, spread
 from qwq_edge.bench.speculation import SpeculationMeasures
+from qwq_edge.bench.ui import measure_ui_cost
 from qwq_edge.engine.llama import LlamaEngine
 from qwq_edge.events import Stats
 from qwq_edge.runtime import load_engine, run_turn
@@ -277,6 +278,8 @@ def run(model: Path, *, quick: bool, threads: int | None, json_path: Path | None
     bench.engine.close()
     # After the local model is closed: one copy of the weights in memory.
     bench.measure_tui()
+    bench.progress("the UI's CPU per streamed token, and at rest")
+    bench.rows += measure_ui_cost(quick)
     if not quick:
         bench.measure_server()
     took = time.perf_counter() - t0

@@ -10,6 +10,7 @@ the UI thread, and streamed text is drawn in batches.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Iterable
 from dataclasses import replace
 from functools import partial
@@ -111,12 +112,18 @@ class QwqEdgeApp(SessionActions, App[None]):
 
     def on_mount(self) -> None:
         self.query_one(SessionsSidebar).show_sessions()
-        self.set_interval(FLUSH_SECONDS, self.query_one(Conversation).flush)
+        # Runs only while text streams: at rest the app wakes for nothing.
+        self.flusher = self.set_interval(
+            FLUSH_SECONDS, self.query_one(Conversation).flush, pause=True
+        )
         self.link.start()
         self.link.load(self.settings)
         self.update_status()
         self.count_library()
         self.query_one(PromptInput).focus()
+        # Everything built so far lives as long as the app: out of the collector's sight, a
+        # collection while text streams scans far less (measured: half the GC time).
+        gc.freeze()
 
     def on_unmount(self) -> None:
         self.link.close()  # a running answer stops and is journaled; the worker exits
@@ -199,6 +206,7 @@ class QwqEdgeApp(SessionActions, App[None]):
     async def on_turn_done(self, message: TurnDone) -> None:
         self.running = False
         await self.query_one(Conversation).flush()
+        self.flusher.pause()
         if message.note:
             self.notify(message.note, severity=message.severity)
         self.query_one(SessionsSidebar).show_sessions()
@@ -223,6 +231,7 @@ class QwqEdgeApp(SessionActions, App[None]):
                 return  # nothing on screen to add it to
             case ev.ThinkingDelta() | ev.AnswerDelta():
                 await turn.add_text(event)  # drawn by the next flush
+                self.flusher.resume()
             case ev.AnswerRetracted():
                 await turn.retract(event.chars)
             case ev.ToolCall():
@@ -249,7 +258,8 @@ class QwqEdgeApp(SessionActions, App[None]):
                 await turn.show_stopped()
             case _:
                 ev.assert_never(event)
-        conv.scroll_end(animate=False)
+        if not isinstance(event, (ev.ThinkingDelta, ev.AnswerDelta)):  # a flush draws those
+            conv.follow()
 
     @property
     def provider(self) -> SearchProvider:

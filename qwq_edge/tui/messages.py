@@ -7,7 +7,6 @@ Widgets are only touched on the UI thread; other threads never call into them, t
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Protocol
@@ -139,41 +138,3 @@ def coalesce(events: Iterable[Event]) -> Iterable[Event]:
         yield e
     if pending is not None:
         yield pending
-
-
-class Poster:
-    """The TUI's consumer of a live turn, called on the engine thread: posts events to the
-    app as messages, with text deltas coalesced to at most one message per flush interval.
-    On a 2-core machine every message the UI thread handles is CPU and GIL time taken from
-    llama.cpp's decode threads."""
-
-    def __init__(self, target: Target) -> None:
-        self.target = target
-        self.pending: TextDelta | None = None
-        self.last = time.monotonic()
-
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, (ThinkingDelta, AnswerDelta)):
-            merged = _merge(self.pending, event)
-            if merged is None and self.pending is not None:
-                self.target.post_message(AgentEvent(self.pending))  # the other kind ended
-            self.pending = event if merged is None else merged
-            now = time.monotonic()
-            if now - self.last < FLUSH_SECONDS:
-                return
-            self.last = now
-            self.target.post_message(AgentEvent(self.pending))
-            self.pending = None
-            return
-        self._post_pending()
-        self.target.post_message(AgentEvent(event))
-
-    def close(self) -> None:
-        """The turn ended (its future is done): post what is held back, then ``TurnDone``."""
-        self._post_pending()
-        self.target.post_message(TurnDone())
-
-    def _post_pending(self) -> None:
-        if self.pending is not None:
-            self.target.post_message(AgentEvent(self.pending))
-            self.pending = None

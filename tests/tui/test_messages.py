@@ -1,21 +1,17 @@
-"""How work off the UI thread reaches the app: the live turn's poster (text deltas batched
-per flush interval), the journal's coalescing, the worker's replies as messages, and the
-palette."""
+"""How work off the UI thread reaches the app: the journal's coalescing, the worker's
+replies as messages, and the palette (the worker's own batching: tests/runtime)."""
 
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
-import pytest
 from textual.message import Message
 
-from qwq_edge.events import AnswerDelta, Event, Notice, Stats, ThinkingDelta
-from qwq_edge.tui import messages
+from qwq_edge.events import AnswerDelta, Event, Stats, ThinkingDelta
 from qwq_edge.tui.app import QwqEdgeApp
 from qwq_edge.tui.commands import PALETTE
-from qwq_edge.tui.messages import AgentEvent, ModelReady, Poster, TurnDone, coalesce
+from qwq_edge.tui.messages import AgentEvent, ModelReady, TurnDone, coalesce
 from qwq_edge.tui.sessions import Resume
 
 
@@ -36,43 +32,6 @@ class Inbox:
 
 
 STATS = Stats("generate", 1, 0, 1, 0.1, 0.1, 10, 100)
-
-
-def test_poster_batches_text_deltas_within_a_flush_interval(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    now = [100.0]
-    monkeypatch.setattr(time, "monotonic", lambda: now[0])  # the poster's clock
-    inbox = Inbox()
-    poster = Poster(inbox)
-    for piece in ("a", "b", "c"):
-        poster(ThinkingDelta(piece))
-    assert inbox.messages == []  # held back: the interval has not passed
-    poster(AnswerDelta("x"))  # another kind: the thinking so far goes first
-    now[0] += messages.FLUSH_SECONDS
-    poster(AnswerDelta("y"))  # the interval passed: out it goes
-    poster(AnswerDelta("z"))
-    poster(STATS)  # any other event first sends what is held back
-    poster(Notice("n"))
-    poster.close()
-    texts = [(type(e).__name__, getattr(e, "text", None)) for e in inbox.events()]
-    assert texts == [
-        ("ThinkingDelta", "abc"),
-        ("AnswerDelta", "xy"),
-        ("AnswerDelta", "z"),
-        ("Stats", None),
-        ("Notice", None),
-        ("TurnDone", None),
-    ]
-    assert all(m.live for m in inbox.messages if isinstance(m, AgentEvent))
-
-
-def test_poster_close_sends_what_is_held_back_before_turn_done() -> None:
-    inbox = Inbox()
-    poster = Poster(inbox)
-    poster(AnswerDelta("tail"))
-    poster.close()
-    assert [type(e).__name__ for e in inbox.events()] == ["AnswerDelta", "TurnDone"]
 
 
 def test_coalesce_merges_runs_of_the_same_delta_only() -> None:

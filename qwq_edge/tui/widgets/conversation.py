@@ -18,6 +18,9 @@ class Conversation(VerticalScroll):
         super().__init__(id=id)
         self.turn: TurnView | None = None
 
+    def follow(self) -> None:
+        self.scroll_end(animate=False)
+
     async def show_welcome(self, welcome: Welcome) -> None:
         """Show ``welcome`` while no turn is on screen: mounted first, redrawn after. A turn
         takes its place; after ``clear`` it comes back only when shown again."""
@@ -38,7 +41,7 @@ class Conversation(VerticalScroll):
         """Draw the current turn's buffered text (on a timer, and before anything new is
         mounted), keeping the end in view."""
         if self.turn is not None and await self.turn.flush(final):
-            self.scroll_end(animate=False)
+            self.follow()
 
     async def clear(self) -> None:
         await self.remove_children()

@@ -31,6 +31,7 @@ from qwq_edge.events import (
     ToolResult,
 )
 from qwq_edge.text import printable
+from qwq_edge.tui.widgets.folding import fold_above, unfold
 from qwq_edge.tui.widgets.sources import SourcesView
 from qwq_edge.tui.widgets.tool_card import ToolCard
 
@@ -148,6 +149,7 @@ class TurnView(Vertical):
             await self.stream.stop()
             self.stream = None
         if self.answer is not None:
+            await unfold(self.answer)  # update() replaces the blocks, not the fold
             await self.answer.update(self.shown_answer())
 
     async def thinking_view(self) -> ThinkingView:
@@ -207,8 +209,9 @@ class TurnView(Vertical):
     async def flush(self, final: bool = False) -> bool:
         """Draw the text that arrived since the last flush; True when anything changed.
 
-        The answer goes through Markdown.get_stream, which appends to the last block instead
-        of re-parsing the whole answer each time."""
+        The answer goes through Markdown.get_stream, which re-parses only the last block, not
+        the whole answer; the blocks above the screen are folded (``folding.py``), so a layout
+        walks a screenful of them, however long the answer."""
         changed = self.thinking is not None and self.thinking.dirty
         if self.thinking is not None:
             self.thinking.flush()
@@ -218,6 +221,7 @@ class TurnView(Vertical):
             if self.stream is None:
                 self.stream = Markdown.get_stream(self.answer)
             await self.stream.write(printable(fragment))
+            await fold_above(self.answer)  # a long answer lays out as a screenful does
             changed = True
         if final:
             if self.stream is not None:
@@ -225,5 +229,8 @@ class TurnView(Vertical):
                 self.stream = None
             shown = self.shown_answer()
             if self.answer is not None and self.answer.source != shown:
+                await unfold(self.answer)  # update() replaces the blocks, not the fold
                 await self.answer.update(shown)  # whatever the stream had pending, the marks
+            if self.answer is not None:  # once laid out: a finished turn stays cheap
+                self.call_after_refresh(fold_above, self.answer)
         return changed
