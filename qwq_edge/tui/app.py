@@ -215,6 +215,10 @@ class QwqEdgeApp(SessionActions, App[None]):
 
     async def on_agent_event(self, message: AgentEvent) -> None:
         await self.apply(message.event)
+        if message.live and isinstance(message.event, (ev.ThinkingDelta, ev.AnswerDelta)):
+            # The worker already paces its text (SEND_SECONDS): drawn as it arrives, one
+            # layout per message. A replay's token-by-token events wait for the timer.
+            await self.query_one(Conversation).flush()
 
     async def apply(self, event: ev.Event) -> None:
         """Show one event (live, replayed or loaded from the journal)."""
