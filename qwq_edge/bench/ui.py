@@ -30,16 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from textual.app import App, ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer
 
 from qwq_edge import events as ev
 from qwq_edge.bench.report import Row, markdown, spread
 from qwq_edge.runtime.worker import Coalesced, Item
 from qwq_edge.settings import Settings
 from qwq_edge.tui import widgets
+from qwq_edge.tui.app import layout
 from qwq_edge.tui.messages import FLUSH_SECONDS, AgentEvent, TurnDone, message_for
-from qwq_edge.tui.widgets import Conversation, PromptInput, SessionsSidebar, Status, StatusBar
+from qwq_edge.tui.widgets import Conversation, PromptInput, Status, StatusBar
 from qwq_edge.tui.widgets.status import Meter
 
 RATE = 40.0  # tokens per second: a small model decoding on a laptop's CPU
@@ -120,13 +119,7 @@ class UiBenchApp(App[None]):
         self.turn_done = asyncio.Event()
 
     def compose(self) -> ComposeResult:
-        with Horizontal():
-            yield SessionsSidebar(None, id="sidebar")
-            with Vertical(id="main"):
-                yield Conversation(id="conversation")
-                yield PromptInput(id="prompt", soft_wrap=True, show_line_numbers=False)
-                yield StatusBar(id="status")
-        yield Footer()
+        yield from layout(None)  # the app's own
 
     def on_mount(self) -> None:
         self.set_interval(FLUSH_SECONDS, self.query_one(Conversation).flush)

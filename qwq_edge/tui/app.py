@@ -53,6 +53,18 @@ from qwq_edge.tui.widgets.status import Meter
 from qwq_edge.tui.widgets.welcome import Welcome
 
 
+def layout(journal: Journal | None) -> ComposeResult:
+    """The app's widgets: sidebar, conversation, prompt and status bar, footer (the UI bench
+    composes the same)."""
+    with Horizontal():
+        yield SessionsSidebar(journal, id="sidebar")
+        with Vertical(id="main"):
+            yield Conversation(id="conversation")
+            yield PromptInput(id="prompt", soft_wrap=True, show_line_numbers=False)
+            yield StatusBar(id="status")
+    yield Footer()
+
+
 class QwqEdgeApp(SessionActions, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "qwq-edge"
@@ -102,13 +114,7 @@ class QwqEdgeApp(SessionActions, App[None]):
         self.theme = "textual-dark"
 
     def compose(self) -> ComposeResult:
-        with Horizontal():
-            yield SessionsSidebar(self.journal, id="sidebar")
-            with Vertical(id="main"):
-                yield Conversation(id="conversation")
-                yield PromptInput(id="prompt", soft_wrap=True, show_line_numbers=False)
-                yield StatusBar(id="status")
-        yield Footer()
+        yield from layout(self.journal)
 
     def on_mount(self) -> None:
         self.query_one(SessionsSidebar).show_sessions()
