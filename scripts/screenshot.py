@@ -22,7 +22,6 @@ from qwq_edge.store.journal import Journal  # noqa: E402
 from qwq_edge.tui.app import QwqEdgeApp  # noqa: E402
 from tests.support.tavily_server import TavilyServer  # noqa: E402
 
-
 SEED = 0  # what the 0.5B model answers with it is kept as it is, flagged citation included
 
 
