@@ -136,9 +136,13 @@ async def test_a_retraction_and_the_final_marks_redraw_a_folded_answer_whole() -
         assert fold_of(turn) is not None
         sources = tuple(Source(n, f"S{n}", f"https://s{n}.example/") for n in (1, 2, 3, 4))
         await turn.finish(FinalAnswer(LONG + more, sources, unmatched=(5,)))
-        assert fold_of(turn) is None
+        # Drawn whole, with the marks: every block new. (The fold that follows the next
+        # refresh may already be there on a loaded machine, so it is not asserted absent.)
         assert turn.answer.source == (LONG + more).replace("[5", "[5?").replace(", 5]", ", 5?]")
-        assert all(b.display for b in blocks(turn.answer))  # drawn whole, with the marks
+        drawn = blocks(turn.answer)
+        folded = fold_of(turn)
+        assert len(drawn) > (len(folded.blocks) if folded else 0)
+        assert "[5?" in "".join(b.source or "" for b in drawn)
         await pilot.pause()
         await pilot.pause()
         fold = fold_of(turn)  # and folded again, once laid out
