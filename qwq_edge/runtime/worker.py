@@ -22,7 +22,7 @@ from qwq_edge.engine.base import Engine, ModelInfo
 from qwq_edge.engine.thread import EngineThread
 from qwq_edge.errors import QwqEdgeError
 from qwq_edge.events import AnswerDelta, ErrorEvent, Event, Finished, ThinkingDelta
-from qwq_edge.runtime.build import build_agent, recorder_for
+from qwq_edge.runtime.build import build_agent, load_engine, recorder_for
 from qwq_edge.runtime.continuing import continue_session, open_snapshots
 from qwq_edge.runtime.library import refresh_archives
 from qwq_edge.runtime.sources import make_provider, offline_provider, provider_notices, web_part
@@ -306,8 +306,6 @@ class Worker:
 
 
 def _load_engine(settings: Settings, progress: Progress) -> Engine:
-    from qwq_edge.runtime.build import load_engine
-
     return load_engine(settings, on_progress=progress)
 
 

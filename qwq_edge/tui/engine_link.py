@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from qwq_edge.engine.base import ModelInfo
 from qwq_edge.runtime.worker import EngineLoader, Host, InProcess, Item, ProviderFactory, Worker
 from qwq_edge.runtime.worker_process import Died, WorkerProcess
 from qwq_edge.settings import Settings
@@ -44,6 +43,7 @@ class EngineLink:
         return self.engine_loader is not None or self.provider_factory is not None
 
     def start(self) -> None:
+        self.close()  # a dead worker's pipe (a restart)
         self.dead = None
         post = self.target.post_message
 
@@ -103,4 +103,4 @@ class EngineLink:
             self.host = None
 
 
-__all__ = ["EngineLink", "EngineLoader", "ModelInfo"]
+__all__ = ["EngineLink", "EngineLoader"]
