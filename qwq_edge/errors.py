@@ -13,6 +13,9 @@ ErrorKind = Literal[
     "network", "offline", "went_offline", "replay", "import", "export",
     # the local library
     "library",
+    # opening a page: refused by the policy (a private address, a URL nobody gave), a page
+    # that answered with an error, one with nothing to read
+    "refused", "http", "unreadable",
     # tool calls the agent refused, and turns it ended
     "invalid", "unavailable", "budget", "max_tokens",
 ]  # fmt: skip
@@ -52,6 +55,14 @@ class SearchError(QwqEdgeError):
     """A search failed. ``kind`` classifies it; the message never contains the API key."""
 
     def __init__(self, message: str, kind: ErrorKind = "search") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class ReadError(QwqEdgeError):
+    """A source could not be opened (refused, unreachable, an error page, nothing to read)."""
+
+    def __init__(self, message: str, kind: ErrorKind = "unreadable") -> None:
         super().__init__(message)
         self.kind = kind
 

@@ -20,7 +20,8 @@ NoticeKind = Literal["info", "no_search", "offline", "context", "journal", "thin
 Recognized = Literal["tag", "bare", "forced"]  # how a tool call was found in the output
 # Where a search result came from: a live web search, the search cache (an earlier web
 # result), an imported search pack or bundle, a Kiwix ZIM archive, or a document folder.
-Origin = Literal["web", "cache", "pack", "zim", "file"]
+# "page": a web page that was opened (`open`) and kept in the library.
+Origin = Literal["web", "cache", "pack", "zim", "file", "page"]
 
 
 def _now() -> float:
@@ -123,6 +124,40 @@ class ToolResult:
 
 
 @dataclass(frozen=True)
+class ReadPassage:
+    """One passage of an opened source, as the model read it."""
+
+    index: int  # where it sits in the document, from 0
+    heading: str  # its heading path ("" at the top)
+    text: str
+
+
+@dataclass(frozen=True)
+class PageOpened:
+    """The ``open`` tool's outcome: the passages of one source read around ``focus``, or why
+    it could not be read. ``call_id`` is the call's own, or the search's when ``auto``
+    (``read_top`` opened the search's top results for the model)."""
+
+    call_id: int
+    url: str
+    focus: str = ""
+    source: Source | None = None  # the number the page is cited by (the same as its result's)
+    title: str = ""
+    passages: tuple[ReadPassage, ...] = ()
+    total: int = 0  # passages in the whole document
+    origin: Origin = "web"
+    cached: bool = False  # read from the library's stored copy, not fetched now
+    auto: bool = False
+    fetch_seconds: float = 0.0  # fetching and extracting (0 for a stored copy)
+    seconds: float = 0.0  # the whole open
+    tokens: int = 0  # tokens added to the context
+    cut: int = 0  # the page was longer than this many bytes and was read that far
+    error: str | None = None
+    error_kind: ErrorKind | None = None
+    t: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
 class Stats:
     """One llama.cpp call: what was evaluated (prefill) and generated, and how fast."""
 
@@ -196,6 +231,7 @@ Event = (
     | AnswerRetracted
     | ToolCall
     | ToolResult
+    | PageOpened
     | Stats
     | Notice
     | ErrorEvent
@@ -215,7 +251,8 @@ def _type_name(cls: type) -> str:
 
 
 EVENT_TYPES: dict[str, type] = {_type_name(c): c for c in get_args(Event)}
-_NESTED = {"hits": SearchHit, "sources": Source}
+_NESTED: dict[str, type] = {"hits": SearchHit, "sources": Source, "passages": ReadPassage}
+_SINGLE: dict[str, type] = {"source": Source}  # one nested object (or None)
 
 
 def event_type(event: Event) -> str:
@@ -242,6 +279,8 @@ def from_dict(data: dict[str, Any]) -> Event:
         nested = _NESTED.get(key)
         if nested is not None and "tuple" in str(hints[key]):
             value = tuple(nested(**item) for item in value)
+        elif key in _SINGLE and isinstance(value, dict):
+            value = _SINGLE[key](**value)
         elif isinstance(value, list) and "tuple" in str(hints[key]):
             value = tuple(value)
         kwargs[key] = value

@@ -128,6 +128,23 @@ class Settings:
         flag="--think-budget",
         min=0,
     )
+    # Reading what the model cites (the `open` tool): docs/architecture.md, "Reading".
+    max_opens: int = opt(3, "pages the model may open per question", flag="--max-opens", min=0)
+    read_top: int = opt(
+        0, "open the top K results of each search for the model (small models rarely open)",
+        flag="--read-top", min=0, max=5,
+    )  # fmt: skip
+    open_max_tokens: int = opt(1500, "what one open adds to the context, in tokens", min=100)
+    open_timeout: float = opt(20.0, "seconds fetching one page may take", min=0.1)
+    open_max_bytes: int = opt(8_000_000, "cap per fetched page, in bytes", min=1024)
+    open_allow_private: bool = opt(
+        False, "let the model open pages on loopback and private networks (an intranet wiki)",
+        env="QWQ_EDGE_OPEN_ALLOW_PRIVATE",
+    )  # fmt: skip
+    open_any: bool = opt(
+        False, "let the model open URLs no result, page or message of yours gave it",
+        flag="--open-any",
+    )  # fmt: skip
     # The whole search, not each read: a server that drips one byte at a time still ends.
     search_timeout: float = opt(20.0, "seconds a whole search may take", min=0.1)
     search_max_bytes: int = opt(

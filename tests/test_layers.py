@@ -17,7 +17,7 @@ RANK = {
     "qwq_edge": 0, "events": 0, "errors": 0, "paths": 0, "settings": 0, "sqlite": 0,
     "jsonfix": 0, "text": 0,
     # backends and stores
-    "models": 1, "engine": 1, "search": 1, "store": 1, "library": 1,
+    "models": 1, "engine": 1, "search": 1, "store": 1, "library": 1, "reading": 1,
     # the loop
     "agent": 2,
     # composition and turns

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from qwq_edge.agent import prompts
 from qwq_edge.agent.formats import QwenFormat, SeedFormat
+from qwq_edge.agent.opening import Opener
 from qwq_edge.agent.recognizer import calls_in
 from qwq_edge.agent.searching import Searcher, TurnOver
 from qwq_edge.agent.state import TurnState, larger_context, stats_event
-from qwq_edge.agent.tools import ParsedCall, ToolCallError, ToolRegistry
+from qwq_edge.agent.tools import Executor, ParsedCall, ToolCallError, ToolRegistry
 from qwq_edge.engine.base import Engine, Generation
-from qwq_edge.events import Event, Notice, Recognized, ToolCall
+from qwq_edge.events import Event, Notice, Recognized, ToolCall, ToolResult
 from qwq_edge.jsonfix import close_json
 from qwq_edge.settings import Settings
 
@@ -31,6 +32,8 @@ class Calls:
 
     engine: Engine
     searcher: Searcher
+    opener: Opener
+    executors: dict[str, Executor]
     tools: ToolRegistry
     format: SeedFormat | QwenFormat
     context: list[int]
@@ -95,6 +98,8 @@ class Calls:
         try:
             parsed = self.tools.parse(raw)
             name, args, error = parsed.name, parsed.arguments, None
+            if name == "open" and self._copied(state, parsed):
+                error = prompts.COPIED_CALL  # a page's call, even inside the model's own tag
         except ToolCallError as exc:
             name, args, error = "web_search", {}, str(exc)
         yield from self._run_call(state, recognized, name, args, raw, error)
@@ -115,10 +120,10 @@ class Calls:
         if state.response_queries is None:
             found: set[str] = set()
             for text in state.responses:
-                found |= {_norm(c.arguments.get("query")) for c in calls_in(text, self.tools)}
+                found |= {_norm(_main(c.arguments)) for c in calls_in(text, self.tools)}
             state.response_queries = found
         body = _norm(call.raw)
-        return _norm(call.arguments.get("query")) in state.response_queries or any(
+        return _norm(_main(call.arguments)) in state.response_queries or any(
             body in _norm(text) for text in state.responses
         )
 
@@ -143,14 +148,21 @@ class Calls:
             forced=recognized == "forced",
             recognized=recognized,
         )
-        result, body = self.searcher.run(state.budget, call_id, args, error)
+        executor = self.executors.get(name, self.searcher)
+        result, body = executor.run(state.budget, call_id, args, error)
         yield result
+        if isinstance(result, ToolResult):
+            self.opener.saw_result(result)
+            if self.settings.read_top and result.hits:  # read for a model that rarely opens
+                for opened, more in self.opener.top(state.budget, result):
+                    yield opened
+                    body = [*body, *self.engine.tokenize("\n\n", trusted=True), *more]
+            went = "went_offline" in (result.error_kind, result.partial_kind)
+            if went and not self._offline_noticed:
+                self._offline_noticed = True  # say it once: later misses are plain misses
+                yield Notice(result.error or result.partial, kind="offline")
         state.responses.append(self.engine.detokenize(body))
         state.response_queries = None
-        went = "went_offline" in (result.error_kind, result.partial_kind)
-        if went and not self._offline_noticed:
-            self._offline_noticed = True  # say it once: later misses are plain offline misses
-            yield Notice(result.error or result.partial, kind="offline")
         yield from self._splice(state, body)
 
     def _splice(self, state: TurnState, body: Sequence[int]) -> Iterator[Event]:
@@ -176,6 +188,11 @@ class Calls:
         self.context += head + body + tail
         state.mode = mode
         state.after_call = True
+
+
+def _main(args: dict[str, Any]) -> object:
+    """The argument that says what a call does: a search's query, an open's source."""
+    return args.get("query", args.get("source"))
 
 
 def _norm(value: object) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from qwq_edge.agent.loop import Agent
-from qwq_edge.events import ToolResult
+from qwq_edge.events import PageOpened, ToolResult
 
 
 def resume(agent: Agent, history: list[tuple[str, str]], started: float | None = None) -> None:
@@ -35,7 +35,11 @@ def resume(agent: Agent, history: list[tuple[str, str]], started: float | None =
 
 
 def restore(
-    agent: Agent, context: list[int], turns: int, started: float, results: list[ToolResult]
+    agent: Agent,
+    context: list[int],
+    turns: int,
+    started: float,
+    results: list[ToolResult | PageOpened],
 ) -> None:
     """Continue a journaled session exactly: its context token for token (thinking and
     search results included), its turn count, and its numbered sources."""
@@ -44,6 +48,9 @@ def restore(
     agent.today = date.fromtimestamp(started)
     agent.searcher.check()
     agent.searcher.remember(results)
+    for result in results:  # the URLs it was given may be opened again
+        if isinstance(result, ToolResult):
+            agent.opener.saw_result(result)
     agent.context = list(context)
     agent.turn = turns
     agent.turn_start = len(agent.context)

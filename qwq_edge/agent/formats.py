@@ -28,6 +28,7 @@ class PromptContext:
     max_searches: int
     search_available: bool
     reasoning: bool
+    can_open: bool = False  # the ``open`` tool is offered
 
 
 class PromptFormat(Protocol):
@@ -61,7 +62,7 @@ class _ChatML(ABC):
         """The system prompt; each format writes its own."""
 
     def head(self, ctx: PromptContext) -> str:
-        guide = prompts.guidelines(ctx.search_available, ctx.max_searches)
+        guide = prompts.guidelines(ctx.search_available, ctx.max_searches, ctx.can_open)
         return f"{prompts.head(ctx.today)}\n\n{guide}"
 
     def first_turn(self, question: str, ctx: PromptContext, tools: ToolRegistry) -> list[Segment]:
@@ -90,7 +91,7 @@ class SeedFormat(_ChatML):
     style: CallStyle = "seed"
 
     def system(self, ctx: PromptContext, tools: ToolRegistry) -> str:
-        how = prompts.seed_how_to_call() if ctx.search_available else ""
+        how = prompts.seed_how_to_call(ctx.can_open) if ctx.search_available else ""
         return self.head(ctx) + how
 
     def call_close(self) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from qwq_edge.agent.calling import Calls
 from qwq_edge.agent.citations import unmatched, used_sources
 from qwq_edge.agent.formats import THINK_END, PromptContext, Segment, get_format
+from qwq_edge.agent.opening import Opener
 from qwq_edge.agent.prompts import WRAP_UP
 from qwq_edge.agent.recognizer import CallScanner, close_fences, dangling
 from qwq_edge.agent.searching import Searcher, TurnOver
@@ -28,7 +29,7 @@ from qwq_edge.agent.state import (
     recorded_settings,
     stats_event,
 )
-from qwq_edge.agent.tools import ToolRegistry
+from qwq_edge.agent.tools import OPEN, WEB_SEARCH, Executor, ToolRegistry
 from qwq_edge.engine.base import Engine, Generation
 from qwq_edge.engine.stops import Scanner
 from qwq_edge.errors import QwqEdgeError
@@ -41,12 +42,14 @@ from qwq_edge.events import (
     Finished,
     FinishReason,
     Notice,
+    PageOpened,
     QuestionAsked,
     SessionStarted,
     Source,
     ThinkingDelta,
     ToolResult,
 )
+from qwq_edge.reading.reader import PageReader
 from qwq_edge.search.base import SearchProvider
 from qwq_edge.settings import Settings
 
@@ -66,11 +69,15 @@ class Agent(Calls):
         tools: ToolRegistry | None = None,
         today: date | None = None,
         session_id: str | None = None,
+        reader: PageReader | None = None,
     ) -> None:
         self.engine = engine
         self.searcher = Searcher(provider, settings, self._tokenize)
+        self.opener = Opener(reader, self.searcher, settings, self._tokenize)
         self._settings = settings
-        self.tools = tools or ToolRegistry()
+        can_open = reader is not None and settings.max_opens > 0
+        self.tools = tools or ToolRegistry((WEB_SEARCH, OPEN) if can_open else (WEB_SEARCH,))
+        self.executors: dict[str, Executor] = {"web_search": self.searcher, "open": self.opener}
         self.format = get_format(settings.prompt_format)
         self.today = today or date.today()
         self.session_id = session_id or new_session_id()
@@ -94,7 +101,7 @@ class Agent(Calls):
 
     @settings.setter
     def settings(self, value: Settings) -> None:
-        self._settings = self.searcher.settings = value
+        self._settings = self.searcher.settings = self.opener.settings = value
 
     @property
     def provider(self) -> SearchProvider | None:
@@ -127,11 +134,14 @@ class Agent(Calls):
         )
         reason: FinishReason = "eos"
         self.turn_start = len(self.context)
-        found = False  # a search of this turn returned results
+        found = False  # a search of this turn returned results, or a source was read
+        self.opener.question = question
+        self.opener.saw_text(question)  # a URL the user gave may be opened
         try:
             self._start_turn(question)
             for event in self._run(state):
                 found = found or (isinstance(event, ToolResult) and bool(event.hits))
+                found = found or (isinstance(event, PageOpened) and bool(event.passages))
                 yield event
         except TurnOver as fin:
             reason = fin.reason
@@ -159,6 +169,7 @@ class Agent(Calls):
             max_searches=self.settings.max_searches,
             search_available=self.searcher.unavailable is None and self.settings.max_searches > 0,
             reasoning=self._reasoning,
+            can_open="open" in self.tools.tools,
         )
 
     def _start_turn(self, question: str) -> None:

@@ -73,6 +73,9 @@ def settings_from_record(recorded: dict[str, Any], **overrides: Any) -> Settings
     sampling_keys = {f.name for f in dataclasses.fields(Sampling)}
     sampling = {k: v for k, v in (recorded.get("sampling") or {}).items() if k in sampling_keys}
     values["sampling"] = Sampling(**sampling)
+    # A session recorded before ``open`` existed had no such tool: re-run it without one,
+    # so the prompt is the one it ran with.
+    values.setdefault("max_opens", 0)
     return Settings(**values).replace(**{k: v for k, v in overrides.items() if v is not None})
 
 

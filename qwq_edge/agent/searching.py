@@ -17,7 +17,7 @@ from typing import Literal
 
 from qwq_edge.agent import prompts
 from qwq_edge.errors import ErrorKind, SearchError
-from qwq_edge.events import SearchHit, Source, ToolResult
+from qwq_edge.events import Origin, PageOpened, SearchHit, Source, ToolResult
 from qwq_edge.search.base import SearchProvider, SearchResponse, timeout_message
 from qwq_edge.settings import Settings
 
@@ -52,6 +52,7 @@ class Budget:
     attempts: int = 0  # tool calls made, whatever became of them
     refused: int = 0
     answer_now: bool = False
+    opens: int = 0  # pages the model opened (``open``), failed ones included
 
     @property
     def left(self) -> int:
@@ -93,15 +94,18 @@ class Searcher:
         )
         return self.unavailable
 
-    def remember(self, results: list[ToolResult]) -> None:
-        """Take back a journaled session's searches: the same [n] for the same page, and
-        no paid search repeated for a query it already made."""
+    def remember(self, results: list[ToolResult | PageOpened]) -> None:
+        """Take back a journaled session's searches and opens: the same [n] for the same
+        page, and no paid search repeated for a query it already made."""
         for result in results:
-            for source in result.sources:
+            found = (result.source,) if isinstance(result, PageOpened) else result.sources
+            for source in found:
+                if source is None:
+                    continue
                 self.sources[source.n] = source
                 if source.url:
                     self._by_url.setdefault(source.url, source)
-            if result.error is None:
+            if isinstance(result, ToolResult) and result.error is None:
                 self._queries[" ".join(result.query.casefold().split())] = result
 
     def budget(self) -> Budget:
@@ -216,12 +220,21 @@ class Searcher:
         known = self._by_url.get(hit.url) if hit.url else None
         if known is not None:
             return known
+        return self.number(hit.url, hit.title, hit.origin, response.fetched_at, response.key)
+
+    def number(
+        self, url: str, title: str, origin: Origin, fetched_at: float, key: str = ""
+    ) -> Source:
+        """The next number, for a page no search returned (``open`` of a new URL)."""
         n = len(self.sources) + 1
-        source = Source(n, hit.title, hit.url, response.key, response.fetched_at, hit.origin)
+        source = Source(n, title, url, key, fetched_at, origin)
         self.sources[source.n] = source
-        if hit.url:
-            self._by_url[hit.url] = source
+        if url:
+            self._by_url.setdefault(url, source)
         return source
+
+    def by_url(self, url: str) -> Source | None:
+        return self._by_url.get(url)
 
     def results_body(
         self, hits: tuple[SearchHit, ...], sources: tuple[Source, ...], note: str

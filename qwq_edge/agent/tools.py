@@ -12,7 +12,11 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from qwq_edge.agent.searching import Budget
+    from qwq_edge.events import Event
 
 CallStyle = Literal["seed", "qwen"]
 # key holding the tool name / the arguments, per prompt format
@@ -55,6 +59,43 @@ WEB_SEARCH = Tool(
         "required": ["query"],
     },
 )
+
+
+OPEN = Tool(
+    name="open",
+    description=(
+        "Read one source whole: a result number from this conversation, or a URL that a "
+        "result, a page or the user gave. Returns the passages that best match focus, "
+        "under their headings, cited with the source's number [n]."
+    ),
+    parameters={
+        "type": "object",
+        "properties": {
+            "source": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 400,
+                "description": "A result number such as 3, or a URL.",
+            },
+            "focus": {
+                "type": "string",
+                "maxLength": 160,
+                "description": "What to look for in it (default: the question).",
+            },
+        },
+        "required": ["source"],
+    },
+)
+
+
+class Executor(Protocol):
+    """What runs a tool's call: the event it journals (replay and the front ends show it)
+    and the tokens of its response body. ``Searcher`` runs ``web_search``, ``Opener``
+    runs ``open``."""
+
+    def run(
+        self, budget: Budget, call_id: int, args: dict[str, Any], error: str | None
+    ) -> tuple[Event, list[int]]: ...
 
 
 @dataclass(frozen=True)
@@ -126,14 +167,20 @@ class ToolRegistry:
         return "\n".join(lines) + "\n"
 
     def _object_rule(self, rule: str, schema: dict[str, Any], rules: dict[str, str]) -> None:
+        """Required keys in schema order; after them, optional string keys, each optional
+        (``open``'s focus). Other optional keys are never needed for a well-formed call."""
         props: dict[str, Any] = schema.get("properties", {})
         required = set(schema.get("required", props))
-        parts = []
+        parts, extra = [], []
         for key, sub in props.items():
-            if key not in required:
-                continue  # optional arguments are never needed for a well-formed call
-            parts.append(f'{_lit(json.dumps(key))} ws ":" ws {self._value_rule(sub, rules)}')
+            member = f'{_lit(json.dumps(key))} ws ":" ws {self._value_rule(sub, rules)}'
+            if key in required:
+                parts.append(member)
+            elif sub.get("type") == "string":
+                extra.append(f'( ws "," ws {member} )?')
         body = ' ws "," ws '.join(parts)
+        if parts and extra:
+            body += " " + " ".join(extra)
         rules[rule] = f'{rule} ::= "{{" ws {body} ws "}}"' if parts else f'{rule} ::= "{{" ws "}}"'
 
     @staticmethod
@@ -182,8 +229,13 @@ class ToolRegistry:
             raise ToolCallError(f"unknown tool {name!r}; available: {', '.join(self.tools)}")
         if not isinstance(args, dict):
             raise ToolCallError("the arguments must be an object")
+        props = tool.parameters.get("properties", {})
         for key in tool.parameters.get("required", []):
             value = args.get(key)
+            number = isinstance(value, int) and not isinstance(value, bool)
+            if number and props.get(key, {}).get("type") == "string":
+                args = {**args, key: str(value)}  # open(source=3) from a weak model
+                value = args[key]
             if not isinstance(value, str) or not value.strip():
                 raise ToolCallError(f"{tool.name} needs a non-empty {key!r}")
         return ParsedCall(tool.name, args, raw)

@@ -16,6 +16,7 @@ from qwq_edge.events import (
     FinalAnswer,
     Finished,
     Notice,
+    PageOpened,
     QuestionAsked,
     SessionStarted,
     Stats,
@@ -25,6 +26,7 @@ from qwq_edge.events import (
     assert_never,
     to_json,
 )
+from qwq_edge.reading.focus import Selection
 from qwq_edge.text import printable
 
 # Turns that end at a limit the user set: shown as a note, not an error; `ask` exits 0.
@@ -105,12 +107,14 @@ class TextRenderer:
                 self._held = self._held[: max(0, len(self._held) - chars)]
             case ToolCall():
                 self._enter("tool")
-                query = printable(str(event.arguments.get("query", "")))
                 where = " (while thinking)" if event.inside_think else ""
-                w(self._style("36", f"⌕ {event.name}: {query}{where}") + "\n")
+                w(self._style("36", f"{call_line(event)}{where}") + "\n")
             case ToolResult():
                 self._enter("tool")
                 self._result(event)
+            case PageOpened():
+                self._enter("tool")
+                w(self._style("33" if event.error else "2", opened_line(event)) + "\n")
             case Stats():
                 self._tokens += event.tokens_generated
                 self._evaluated += event.tokens_evaluated
@@ -176,6 +180,32 @@ class TextRenderer:
         self._section = None
         self._tokens = self._gen_tokens = self._evaluated = self._drafted = self._accepted = 0
         self._gen_seconds = 0.0
+
+
+def call_line(event: ToolCall) -> str:
+    """ "⌕ web_search: QUERY" or "↗ open: [3] · focus: …" (untrusted text made printable)."""
+    args = event.arguments
+    if event.name == "open":
+        focus = str(args.get("focus") or "")
+        tail = f" · focus: {focus}" if focus else ""
+        return printable(f"↗ open: {args.get('source', '')}{tail}")
+    return printable(f"⌕ {event.name}: {args.get('query', '')}")
+
+
+def opened_line(event: PageOpened) -> str:
+    """ "  ↳ read [3] Title — passages 4–6 of 31 · 0.4s · 812 tokens", or why not."""
+    if event.error:
+        return printable(f"  ✗ {event.url}: {event.error}")
+    n = f"[{event.source.n}] " if event.source else ""
+    where = passages_label(event)
+    how = "stored copy" if event.cached else f"{event.seconds:.1f}s"
+    auto = "read for the model · " if event.auto else ""
+    return printable(f"  ↳ {auto}{n}{event.title} — {where} · {how} · {event.tokens} tokens")
+
+
+def passages_label(event: PageOpened) -> str:
+    """Where the passages read sit: "passages 4–6, 9 of 31"."""
+    return Selection(tuple(p.index for p in event.passages), event.total).where()
 
 
 def _cites(unmatched: tuple[int, ...]) -> str:

@@ -109,7 +109,7 @@ _quiet_level = logging.NOTSET
 
 
 @contextmanager
-def _quiet_pypdf() -> Iterator[None]:
+def quiet_pypdf() -> Iterator[None]:
     """Silence pypdf's warnings about damaged files while a PDF is read. Its module loggers
     (``pypdf._reader`` …) inherit the level of ``pypdf``, so raising that one is enough."""
     global _quiet_count, _quiet_level
@@ -147,7 +147,7 @@ def _read_pdf(path: Path, uri: str) -> tuple[str, list[Passage]]:
         raise _os_error(path, exc) from None
     from pypdf import PdfReader  # lazy: pypdf is only needed once a PDF turns up
 
-    with _quiet_pypdf():
+    with quiet_pypdf():
         try:
             reader = PdfReader(path, strict=False)
             _unlock(path, reader)

@@ -259,7 +259,7 @@ def _relaxed(search: Backend, query: str, words: list[str], want: int) -> list[s
     return ranked[:want]
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     """A crude English stem, enough to see that "heads" in a query matches "head" in the
     text (Xapian stems both sides, so its matches would otherwise look term-less here)."""
     w = word.casefold()
@@ -278,7 +278,7 @@ class _Terms:
     like a query stem, and only those few are stemmed to confirm."""
 
     def __init__(self, words: list[str]) -> None:
-        self.stems = {_stem(w) for w in words}
+        self.stems = {stem(w) for w in words}
         # A word whose stem is S starts with S, or with S minus its "y" (bodies → body).
         heads = {s[:-1] if s.endswith("y") and len(s) >= 4 else s for s in self.stems}
         alternatives = "|".join(map(re.escape, sorted(heads, key=len, reverse=True)))
@@ -286,7 +286,7 @@ class _Terms:
 
     def found(self, text: str) -> list[str]:
         """The stems of the query words in ``text``, in order, repeats kept."""
-        return [s for m in self._pattern.findall(text) if (s := _stem(m)) in self.stems]
+        return [s for m in self._pattern.findall(text) if (s := stem(m)) in self.stems]
 
     def match(self, p: Passage) -> tuple[int, int]:
         """(distinct query words in the passage or its title/headings, their count in the

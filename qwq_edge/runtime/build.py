@@ -14,7 +14,7 @@ from qwq_edge.engine.llama import LlamaEngine
 from qwq_edge.engine.remote import RemoteEngine
 from qwq_edge.models import resolve
 from qwq_edge.paths import Paths, paths
-from qwq_edge.runtime.sources import make_provider, provider_notices
+from qwq_edge.runtime.sources import make_provider, make_reader, provider_notices
 from qwq_edge.search.base import SearchProvider
 from qwq_edge.search.cache import SearchCache
 from qwq_edge.settings import Settings, load
@@ -93,4 +93,6 @@ def build_agent(
     session_id: str | None = None,
 ) -> Agent:
     engine = engine or load_engine(settings)
-    return Agent(engine, provider or make_provider(settings), settings, session_id=session_id)
+    provider = provider or make_provider(settings)
+    reader = make_reader(settings, provider)
+    return Agent(engine, provider, settings, session_id=session_id, reader=reader)

@@ -15,7 +15,7 @@ from qwq_edge.agent.loop import Agent
 from qwq_edge.agent.replay import recorded_turns
 from qwq_edge.agent.state import new_session_id
 from qwq_edge.engine.base import Engine
-from qwq_edge.events import SessionStarted, ToolResult
+from qwq_edge.events import PageOpened, SessionStarted, ToolResult
 from qwq_edge.paths import Paths, paths
 from qwq_edge.runtime.build import build_agent
 from qwq_edge.search.base import SearchProvider
@@ -89,7 +89,7 @@ def continue_session(
         )
         resume(agent, [(q.question, f.text if f else "") for q, f in turns], start.t)
         return done
-    results = [e for e in events if isinstance(e, ToolResult)]
+    results = [e for e in events if isinstance(e, (ToolResult, PageOpened))]
     restore(agent, context, len(turns), start.t, results)
     if snapshots is not None:
         done.restored = snapshots.restore(engine, context, lineage)

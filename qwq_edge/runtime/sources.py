@@ -20,6 +20,7 @@ from qwq_edge.library.provider import LibraryProvider, library_provider
 from qwq_edge.library.semantic import Meaning, counts
 from qwq_edge.models import catalog
 from qwq_edge.paths import Paths, paths, test_models_dir
+from qwq_edge.reading.reader import Reader
 from qwq_edge.search.base import SearchProvider
 from qwq_edge.search.cache import CachedProvider, CacheMode, SearchCache
 from qwq_edge.search.fanout import FanoutProvider
@@ -156,6 +157,26 @@ def make_provider(
     if "library" in names:
         parts.append(library)
     return FanoutProvider(parts, per_origin=settings.results_per_origin)
+
+
+def make_reader(
+    settings: Settings, provider: SearchProvider | None, *, offline: bool = False
+) -> Reader:
+    """What ``open`` reads through: the library inside ``provider`` (its documents, archives
+    and kept pages) and the web, offline whenever the session's web search is (or always,
+    for a re-run)."""
+    cached = web_part(provider)
+
+    def is_offline() -> bool:
+        return offline or settings.offline or (cached is not None and cached.mode == "offline")
+
+    return Reader(
+        library_part(provider),
+        timeout=settings.open_timeout,
+        max_bytes=settings.open_max_bytes,
+        allow_private=settings.open_allow_private,
+        offline=is_offline,
+    )
 
 
 def offline_provider(cache: SearchCache | None = None) -> CachedProvider:

@@ -24,6 +24,7 @@ from qwq_edge.engine.base import Engine
 from qwq_edge.engine.thread import EngineThread
 from qwq_edge.errors import QwqEdgeError
 from qwq_edge.events import ErrorEvent, Event, Finished, FinishReason, Notice
+from qwq_edge.runtime.sources import make_reader, open_library
 from qwq_edge.search.base import SearchProvider
 from qwq_edge.settings import Settings
 from qwq_edge.store.recorder import Recorder
@@ -168,7 +169,13 @@ def rerun_session(
     """Run a recorded session's questions again on ``engine``: recorded settings, seeds and
     date; searches from its own results, then ``fallback`` (the offline cache)."""
 
-    def factory(settings: Settings, today: date, provider: SearchProvider) -> Agent:
-        return Agent(engine, provider, settings, today=today)
+    library = open_library()  # opens read the pages kept when they were first opened
 
-    return rerun(list(events), factory, fallback, on_event=on_event)
+    def factory(settings: Settings, today: date, provider: SearchProvider) -> Agent:
+        reader = make_reader(settings, library, offline=True)
+        return Agent(engine, provider, settings, today=today, reader=reader)
+
+    try:
+        return rerun(list(events), factory, fallback, on_event=on_event)
+    finally:
+        library.close()

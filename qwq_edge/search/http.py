@@ -25,15 +25,22 @@ CHUNK = 64 * 1024
 
 
 class BoundedSession(requests.Session):
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, *, mend_json: bool = True) -> None:
         super().__init__()
         self.max_bytes = max_bytes
+        self.mend_json = mend_json  # a page (``open``) is not JSON: cut it, never mend it
         self._local = threading.local()
 
     def begin(self, seconds: float) -> None:
         """The next request on this thread must be done within ``seconds``."""
         self._local.deadline = time.monotonic() + seconds
         self._local.retry_after = None
+        self._local.cut = False
+
+    @property
+    def was_cut(self) -> bool:
+        """Whether the last body on this thread was longer than ``max_bytes`` (and cut)."""
+        return bool(getattr(self._local, "cut", False))
 
     @property
     def retry_after(self) -> float | None:
@@ -57,9 +64,10 @@ class BoundedSession(requests.Session):
         finally:
             response.close()
         content = bytes(body)
+        self._local.cut = len(content) > self.max_bytes
         if len(content) > self.max_bytes:
             content = content[: self.max_bytes]
-            if response.status_code == 200:
+            if response.status_code == 200 and self.mend_json:
                 content = mend(content, self.max_bytes)
         response._content = content
         response._content_consumed = True

@@ -253,6 +253,8 @@ class QwqEdgeApp(SessionActions, App[None]):
                 turn.finish_card(event)
                 if event.error is None:
                     self.meter.searches += 1  # shown with the next status update
+            case ev.PageOpened():
+                turn.finish_open(event)
             case ev.Stats():
                 self.meter.count(event)
                 self.update_status()

@@ -27,6 +27,7 @@ ORIGIN_LABELS: dict[Origin, str] = {
     "pack": "pack",
     "zim": "zim",
     "file": "file",
+    "page": "page",
 }
 # Origins whose sources are documents in the library: opening one shows its passages.
 # A web result (live or from the cache) shows the snippet the model saw and when it was

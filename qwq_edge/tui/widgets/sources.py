@@ -26,6 +26,7 @@ ORIGIN_STYLES: dict[Origin, str] = {
     "pack": "magenta",
     "zim": "green",
     "file": "yellow",
+    "page": "green",
 }
 
 

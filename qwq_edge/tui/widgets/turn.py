@@ -25,6 +25,7 @@ from qwq_edge.events import (
     FROM_MEMORY,
     AnswerDelta,
     FinalAnswer,
+    PageOpened,
     Source,
     ThinkingDelta,
     ToolCall,
@@ -171,6 +172,11 @@ class TurnView(Vertical):
         card = self.cards.get(result.call_id)
         if card is not None:
             card.finish(result)
+
+    def finish_open(self, opened: PageOpened) -> None:
+        card = self.cards.get(opened.call_id)
+        if card is not None:
+            card.opened(opened)
 
     async def answer_view(self) -> Markdown:
         if self.answer is None:

@@ -1,0 +1,206 @@
+"""The ``open`` tool: reading a source whole, around what the question needs.
+
+It turns one call into a ``PageOpened`` event and the tokens of its response body, like
+``Searcher.run`` for a search. The policy is written here once:
+
+- ``source`` is a number of this session (``3`` or ``[3]``) or a URL; a URL that a search
+  already returned keeps its number, any other gets the next one;
+- a web URL may be opened only when it appeared verbatim in a search result, a page the
+  model opened, or the user's own messages (``open_any`` lifts this): a model must not be
+  able to carry text from its context out in a URL it made up;
+- ``file://`` and ``zim://`` URIs open only what the library holds (the reader checks);
+- a budget of opens per question (``max_opens``), refusals counted with the searches';
+- ``read_top`` opens the top results of a search for the model, focused on the question.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from qwq_edge.agent import prompts
+from qwq_edge.agent.searching import Budget, Searcher, Tokenize
+from qwq_edge.errors import ErrorKind, ReadError
+from qwq_edge.events import PageOpened, ReadPassage, Source, ToolResult
+from qwq_edge.reading.focus import select
+from qwq_edge.reading.reader import Page, PageReader
+from qwq_edge.settings import Settings
+
+_URL = re.compile(r"""https?://[^\s<>"'`\]\[)(]+""")
+_NUMBER = re.compile(r"^\[?\s*(\d{1,4})\s*\]?$")
+
+
+def urls_in(text: str) -> set[str]:
+    """Every http(s) URL written in ``text`` (a trailing full stop or comma is not part)."""
+    return {m.group(0).rstrip(".,;:!?") for m in _URL.finditer(text)}
+
+
+class Opener:
+    """One session's opening: the reader, and the URLs the model has been given."""
+
+    def __init__(
+        self, reader: PageReader | None, searcher: Searcher, settings: Settings, tokenize: Tokenize
+    ) -> None:
+        self.reader = reader
+        self.searcher = searcher
+        self.settings = settings
+        self.tokenize = tokenize
+        self.allowed: set[str] = set()  # URLs seen in results, opened pages, the user's words
+        self.question = ""  # the focus when the model gives none
+
+    # -- what the model has been given -------------------------------------------------
+
+    def saw_text(self, text: str) -> None:
+        self.allowed |= urls_in(text)
+
+    def saw_result(self, result: ToolResult) -> None:
+        for hit in result.hits:
+            self.allowed.add(hit.url)
+            self.allowed |= urls_in(hit.content)
+
+    def saw_page(self, page: Page) -> None:
+        self.allowed.update(page.links)
+        for p in page.passages:
+            self.allowed |= urls_in(p.text)
+
+    # -- one call ----------------------------------------------------------------------
+
+    def run(
+        self, budget: Budget, call_id: int, args: dict[str, Any], error: str | None
+    ) -> tuple[PageOpened, list[int]]:
+        """Answer one ``open`` call: the event, and the tokens of its response body."""
+        asked = str(args.get("source", "")).strip()
+        focus = " ".join(str(args.get("focus") or "").split())
+
+        def refuse(message: str, kind: ErrorKind) -> tuple[PageOpened, list[int]]:
+            event = PageOpened(call_id, asked, focus, error=message, error_kind=kind)
+            return event, self.tokenize(prompts.open_failed(message), False)
+
+        if error is not None:
+            return refuse(error, "invalid")
+        if self.reader is None:
+            return refuse("opening sources is not available in this session", "unavailable")
+        if budget.opens >= self.settings.max_opens or budget.answer_now:
+            budget.refuse("the model kept opening pages after its budget ran out")
+            event, _ = refuse("no opens remain", "budget")
+            return event, self.tokenize(prompts.NO_OPENS_LEFT, True)
+        try:
+            url, known = self._resolve(asked)
+        except ReadError as exc:
+            budget.refuse("the model kept opening sources it may not open")
+            return refuse(str(exc), exc.kind)
+        return self.read(budget, call_id, url, known, focus)
+
+    def read(
+        self,
+        budget: Budget,
+        call_id: int,
+        url: str,
+        known: Source | None,
+        focus: str,
+        *,
+        auto: bool = False,
+    ) -> tuple[PageOpened, list[int]]:
+        """Read ``url`` (a checked one) around ``focus`` (the question when empty)."""
+        assert self.reader is not None
+        t0 = time.perf_counter()
+        try:
+            page = self.reader.read(url)
+        except ReadError as exc:
+            if exc.kind != "offline":
+                budget.opens += 1  # a failed open is spent: no retry loops
+            event = PageOpened(
+                call_id, url, focus, known, auto=auto, error=str(exc), error_kind=exc.kind,
+                seconds=time.perf_counter() - t0,
+            )  # fmt: skip
+            return event, self.tokenize(prompts.open_failed(str(exc)), False)
+        budget.opens += 1
+        self.saw_page(page)
+        source = known or self.searcher.number(url, page.title, page.origin, page.fetched_at)
+        chosen = select(
+            page.passages, focus or self.question, max_tokens=self.settings.open_max_tokens,
+            measure=lambda s: len(self.tokenize(s, False)),
+        )  # fmt: skip
+        read = tuple(
+            ReadPassage(i, page.passages[i].heading, page.passages[i].text) for i in chosen.indices
+        )
+        body = self._body(source, page, chosen.where(), read, budget)
+        event = PageOpened(
+            call_id, url, focus, source, page.title, read, chosen.total, page.origin,
+            cached=page.cached, auto=auto, fetch_seconds=page.fetch_seconds,
+            seconds=time.perf_counter() - t0, tokens=len(body), cut=page.cut,
+        )  # fmt: skip
+        return event, body
+
+    def top(self, budget: Budget, result: ToolResult) -> Iterator[tuple[PageOpened, list[int]]]:
+        """``read_top``: the search's first K results that are web pages, read for the model
+        with the question as the focus (the model's own opens are not spent on them)."""
+        if self.reader is None or result.error is not None:
+            return
+        wanted = self.settings.read_top
+        for source in result.sources:
+            if wanted <= 0:
+                break
+            if urlsplit(source.url).scheme not in ("http", "https", "file", "zim"):
+                continue
+            wanted -= 1
+            spare = Budget(budget.max_searches, budget.min_searches)  # not the model's opens
+            event, body = self.read(spare, result.call_id, source.url, source, "", auto=True)
+            yield event, body
+
+    def _resolve(self, asked: str) -> tuple[str, Source | None]:
+        """The URL to read and its number if it has one; ``ReadError`` when refused."""
+        m = _NUMBER.match(asked)
+        if m:
+            n = int(m.group(1))
+            source = self.searcher.sources.get(n)
+            if source is None or not source.url:
+                raise ReadError(f"there is no source [{n}] in this session", "invalid")
+            return source.url, source
+        url = asked.strip("<>[]() ")
+        known = self.searcher.by_url(url)
+        if known is not None:
+            return url, known
+        scheme = urlsplit(url).scheme.lower()
+        if scheme in ("file", "zim"):
+            return url, None  # the reader opens only what the library holds
+        if scheme not in ("http", "https"):
+            shown = f"{scheme}:" if scheme else "a URL without a scheme"
+            raise ReadError(
+                f"only web pages and library documents can be opened, not {shown}", "refused"
+            )
+        if not self.settings.open_any and url not in self.allowed:
+            raise ReadError(
+                "this URL did not appear in a search result, an opened page or the user's "
+                "message, so it is not opened (open_any allows it)",
+                "refused",
+            )
+        return url, None
+
+    def _body(
+        self, source: Source, page: Page, where: str, read: tuple[ReadPassage, ...], budget: Budget
+    ) -> list[int]:
+        """The source's header, then each passage under its heading: page text untrusted."""
+        tok = self.tokenize
+        label = prompts.ORIGIN_LABELS[page.origin]
+        out = tok(f"[{source.n}] ", True) + tok(page.title, False)
+        out += tok(f" — {where} ({label})\nURL: ", True) + tok(page.url, False) + tok("\n", True)
+        if page.cut:
+            out += tok(prompts.page_cut(page.cut), True)
+        limit = self.settings.open_max_tokens
+        heading = None
+        for p in read:
+            piece: list[int] = []
+            if p.heading and p.heading != heading:
+                piece += tok("\n§ ", True) + tok(p.heading, False) + tok("\n", True)
+                heading = p.heading
+            piece += tok(" ".join(p.text.split()), False) + tok("\n", True)
+            if len(out) + len(piece) > limit:
+                out += piece[: max(0, limit - len(out))] + tok(" …\n", True)
+                break
+            out += piece
+        left = max(0, self.settings.max_opens - budget.opens)
+        return out + tok(prompts.opens_left(left, source.n), True)

@@ -1,0 +1,192 @@
+"""A fetched body into a title, passages under their headings, and the page's links.
+
+HTML goes through trafilatura (Apache-2.0, made for main-text extraction and measured
+against our own parser in ``bench/reading.py``): it drops navigation, sidebars, footers and
+cookie banners, and its Markdown output keeps headings, lists and tables as text, which
+``markdown_blocks`` turns into heading paths. When it finds no main text (a page that is
+mostly a table of links, say), the library's plain HTML reader is the fallback. PDFs are
+read with pypdf page by page; plain text as paragraphs. The charset is the server's, else
+the page's own declaration, else charset-normalizer's guess.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import io
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from qwq_edge.errors import ReadError
+from qwq_edge.library.passages import (
+    Block,
+    Passage,
+    html_blocks,
+    markdown_blocks,
+    passages,
+    text_blocks,
+)
+
+MAX_LINKS = 400  # links kept per page (what the model may open next)
+MAX_PDF_PAGES = 300  # pages read from one PDF; the rest are left out
+MAX_PAGE_CHARS = 20_000  # text kept per PDF page (a crafted page can hold megabytes)
+_HREF = re.compile(r"""<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.I)
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
+
+
+@dataclass(frozen=True)
+class Extracted:
+    title: str
+    passages: tuple[Passage, ...]
+    links: tuple[str, ...]
+    kind: str  # "html", "pdf" or "text"
+
+
+def kind_of(content_type: str, body: bytes) -> str:
+    """What the body is: by its declared type, else by sniffing its first bytes."""
+    if content_type == "application/pdf" or body[:5] == b"%PDF-":
+        return "pdf"
+    if content_type in _HTML_TYPES:
+        return "html"
+    if content_type in _TEXT_TYPES:
+        return "text"
+    head = body[:1024].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head:
+        return "html"
+    if not content_type or content_type.startswith("text/"):
+        return "text" if b"\x00" not in body[:4096] else "binary"
+    return "binary"
+
+
+def decode(body: bytes, charset: str | None) -> str:
+    """Text from bytes: the declared charset, the page's own ``<meta charset>``, or a guess."""
+    for name in (charset, _meta_charset(body)):
+        if name:
+            try:
+                return body.decode(name, errors="replace")
+            except LookupError:
+                continue  # an unknown name: guess instead
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes  # lazy: only for pages that are not UTF-8
+
+        best = from_bytes(body[: 256 * 1024]).best()
+        return body.decode(best.encoding if best else "utf-8", errors="replace")
+
+
+def _meta_charset(body: bytes) -> str | None:
+    m = _META_CHARSET.search(body[:4096])
+    return m.group(1).decode("ascii", "ignore") if m else None
+
+
+def extract(url: str, content_type: str, body: bytes, charset: str | None = None) -> Extracted:
+    """The page's title, passages (each citing ``url``) and links. Raises ``ReadError``
+    (kind ``unreadable``) for a binary file, a PDF that will not parse, or no text at all."""
+    kind = kind_of(content_type, body)
+    if kind == "pdf":
+        title, parts = pdf_passages(url, body)
+        return Extracted(title, tuple(parts), (), kind)
+    if kind == "binary":
+        what = content_type or "binary data"
+        raise ReadError(f"the page is not text or a PDF ({what})", "unreadable")
+    text = decode(body, charset)
+    if kind == "text":
+        parts = passages(_stem_of(url), url, text_blocks(text))
+        title = _stem_of(url)
+    else:
+        title, blocks = html_main(text, url)
+        parts = passages(title, url, blocks)
+    if not parts:
+        raise ReadError("the page has no main text to read", "unreadable")
+    links = page_links(text, url) if kind == "html" else ()
+    return Extracted(title, tuple(parts), links, kind)
+
+
+def html_main(html: str, url: str = "") -> tuple[str, list[Block]]:
+    """The main text of an HTML page as heading-path blocks, and its title."""
+    import trafilatura  # lazy: lxml and its friends cost ~0.3 s to import
+
+    title = _title(html)
+    markdown = trafilatura.extract(
+        html,
+        url=url or None,
+        output_format="markdown",
+        include_tables=True,
+        include_formatting=True,
+        include_links=False,
+        include_images=False,
+        include_comments=False,
+        deduplicate=False,
+    )
+    blocks: list[Block] = []
+    if markdown:
+        h1, blocks = markdown_blocks(markdown)
+        title = title or h1
+    if not blocks:  # no main text found: every visible block but navigation and footers
+        fallback_title, blocks = html_blocks(html)
+        title = title or fallback_title
+    return title or _stem_of(url), blocks
+
+
+def _title(html: str) -> str:
+    m = _TITLE.search(html[:200_000])
+    return " ".join(htmllib.unescape(m.group(1)).split()) if m else ""
+
+
+def page_links(html: str, base: str) -> tuple[str, ...]:
+    """The page's http(s) links, absolute, fragments dropped, in order, without repeats."""
+    out: dict[str, None] = {}
+    for m in _HREF.finditer(html):
+        href = htmllib.unescape(next(g for g in m.groups() if g is not None)).strip()
+        try:
+            parts = urlsplit(urljoin(base, href))
+        except ValueError:
+            continue
+        if parts.scheme in ("http", "https") and parts.netloc:
+            out.setdefault(urlunsplit(parts._replace(fragment="")), None)
+            if len(out) >= MAX_LINKS:
+                break
+    return tuple(out)
+
+
+def pdf_passages(url: str, body: bytes) -> tuple[str, list[Passage]]:
+    """A PDF's passages, each citing ``URL#page=N``."""
+    from pypdf import PdfReader  # lazy, as in library/readers.py
+
+    from qwq_edge.library.readers import quiet_pypdf
+
+    with quiet_pypdf():
+        try:
+            reader = PdfReader(io.BytesIO(body), strict=False)
+            if reader.is_encrypted and not reader.decrypt(""):
+                raise ReadError("the PDF is encrypted with a password", "unreadable")
+            meta = reader.metadata
+            title = " ".join(str(meta.title).split()) if meta is not None and meta.title else ""
+            pages = reader.pages[:MAX_PDF_PAGES]
+        except ReadError:
+            raise
+        except Exception as exc:  # pypdf raises many types on damaged files
+            raise ReadError(
+                f"the PDF could not be read ({type(exc).__name__})", "unreadable"
+            ) from None
+        title = title or _stem_of(url)
+        out: list[Passage] = []
+        for n, page in enumerate(pages, start=1):
+            try:
+                text = page.extract_text()[:MAX_PAGE_CHARS]
+            except Exception:  # one damaged page does not cost the others
+                continue
+            blocks = [(f"page {n}", para) for _, para in text_blocks(text)]
+            out += passages(title, f"{url}#page={n}", blocks)
+    if not out:
+        raise ReadError("the PDF has no text layer (a scanned document needs OCR)", "unreadable")
+    return title, out
+
+
+def _stem_of(url: str) -> str:
+    path = urlsplit(url).path.rstrip("/")
+    return path.rsplit("/", 1)[-1] or urlsplit(url).netloc or url

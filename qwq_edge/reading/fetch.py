@@ -1,0 +1,124 @@
+"""Fetching one web page for ``open``, bounded and guarded.
+
+The page is fetched through the search's ``BoundedSession`` (one deadline for the whole
+fetch, redirects included; the body capped as it arrives, after decompression, so a gzip
+bomb stops at the cap). Redirects are followed here, one hop at a time, because every hop
+is checked again: only ``http``/``https``, and by default no host that resolves to a
+loopback, private, link-local, multicast or reserved address. A model that read a hostile
+page must not be able to reach the services on the user's own network
+(docs/architecture.md, "Reading what you cite").
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from qwq_edge.errors import ReadError
+from qwq_edge.search.http import BoundedSession
+
+MAX_REDIRECTS = 5
+USER_AGENT = "qwq-edge (a research agent reading a page it cites)"
+ACCEPT = "text/html,application/xhtml+xml,application/pdf,text/plain;q=0.9,*/*;q=0.5"
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str  # where the page was read from, after redirects
+    content_type: str  # the media type, lower case, without parameters ("" when not said)
+    charset: str | None  # as the server declared it
+    body: bytes
+    cut: int  # the body was longer than this many bytes and was cut there (0: whole)
+    seconds: float
+
+
+def private_address(host: str) -> str | None:
+    """The first address of ``host`` that is not a public one (loopback, private,
+    link-local, multicast, reserved, unspecified), or None when all are public. A host that
+    does not resolve raises ``ReadError`` (kind ``network``)."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        raise ReadError(f"the host {host} could not be resolved", "network") from None
+    for info in infos:
+        ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if (
+            ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast
+            or ip.is_reserved or ip.is_unspecified
+        ):  # fmt: skip
+            return str(ip)
+    return None
+
+
+def check_url(url: str, *, allow_private: bool) -> None:
+    """Refuse (``ReadError``, kind ``refused``) a URL that is not http(s), or whose host is
+    on a private network while ``allow_private`` is off."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise ReadError(f"only http and https pages can be fetched, not {parts.scheme}:", "refused")
+    host = parts.hostname
+    if not host:
+        raise ReadError("the URL names no host", "refused")
+    if allow_private:
+        return
+    where = private_address(host)
+    if where is not None:
+        raise ReadError(
+            f"{host} is on a private network ({where}), and pages there are not opened "
+            "unless open_allow_private is set",
+            "refused",
+        )
+
+
+def fetch(url: str, *, timeout: float, max_bytes: int, allow_private: bool) -> Fetched:
+    """The page at ``url``: every hop checked, the whole fetch within ``timeout`` seconds,
+    the body read to ``max_bytes``. Raises ``ReadError`` with one sentence."""
+    t0 = time.perf_counter()
+    session = BoundedSession(max_bytes, mend_json=False)
+    session.headers.update({"User-Agent": USER_AGENT, "Accept": ACCEPT})
+    session.begin(timeout)
+    try:
+        for _ in range(MAX_REDIRECTS + 1):
+            check_url(url, allow_private=allow_private)
+            response = session.get(url, allow_redirects=False, timeout=timeout)
+            if response.is_redirect and response.headers.get("Location"):
+                url = urljoin(url, response.headers["Location"])
+                continue
+            return _answer(url, response, session, time.perf_counter() - t0)
+        raise ReadError(f"the page redirected more than {MAX_REDIRECTS} times", "http")
+    except requests.Timeout:
+        raise ReadError(f"the page did not arrive within {timeout:g} s", "timeout") from None
+    except requests.ConnectionError:
+        raise ReadError(f"{urlsplit(url).hostname} could not be reached", "network") from None
+    except requests.RequestException as exc:
+        raise ReadError(
+            f"the page could not be fetched ({type(exc).__name__})", "network"
+        ) from None
+    finally:
+        session.close()
+
+
+def _answer(url: str, response: requests.Response, session: BoundedSession, took: float) -> Fetched:
+    status = response.status_code
+    if status >= 400:
+        wait = session.retry_after
+        later = (
+            f"; it asked to wait {wait:.0f} s" if wait is not None and status in (429, 503) else ""
+        )
+        reason = response.reason or "error"
+        raise ReadError(f"the page answered HTTP {status} ({reason}){later}", "http")
+    media, _, params = (response.headers.get("Content-Type") or "").partition(";")
+    charset = None
+    for param in params.split(";"):
+        key, _, value = param.strip().partition("=")
+        if key.lower() == "charset" and value:
+            charset = value.strip("\"' ")
+    cut = session.max_bytes if session.was_cut else 0
+    return Fetched(url, media.strip().lower(), charset, response.content, cut, took)
