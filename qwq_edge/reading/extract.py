@@ -27,12 +27,14 @@ from qwq_edge.library.passages import (
     text_blocks,
 )
 
+MIN_WORDS = 5  # fewer words than this in the main text: nothing to read
 MAX_LINKS = 400  # links kept per page (what the model may open next)
 MAX_PDF_PAGES = 300  # pages read from one PDF; the rest are left out
 MAX_PAGE_CHARS = 20_000  # text kept per PDF page (a crafted page can hold megabytes)
 _HREF = re.compile(r"""<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.I)
+_WESTERN = ("cp1252", "latin_1", "iso8859_15")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
 
@@ -74,8 +76,14 @@ def decode(body: bytes, charset: str | None) -> str:
     except UnicodeDecodeError:
         from charset_normalizer import from_bytes  # lazy: only for pages that are not UTF-8
 
-        best = from_bytes(body[: 256 * 1024]).best()
-        return body.decode(best.encoding if best else "utf-8", errors="replace")
+        matches = from_bytes(body[: 256 * 1024])
+        names = [m.encoding for m in matches]
+        # A short page fits several single-byte charsets equally well; where Windows-1252
+        # is one of them, take it (the web's default when nothing is declared, per WHATWG).
+        western = next((n for n in names if n in _WESTERN), None)
+        best = matches.best()
+        name = "cp1252" if western else best.encoding if best else "utf-8"
+        return body.decode(name, errors="replace")
 
 
 def _meta_charset(body: bytes) -> str | None:
@@ -100,7 +108,7 @@ def extract(url: str, content_type: str, body: bytes, charset: str | None = None
     else:
         title, blocks = html_main(text, url)
         parts = passages(title, url, blocks)
-    if not parts:
+    if sum(len(p.text.split()) for p in parts) < MIN_WORDS:  # a lone "Home" link is not text
         raise ReadError("the page has no main text to read", "unreadable")
     links = page_links(text, url) if kind == "html" else ()
     return Extracted(title, tuple(parts), links, kind)

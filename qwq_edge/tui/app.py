@@ -108,7 +108,7 @@ class QwqEdgeApp(SessionActions, App[None]):
         self.went_offline = False  # the session's web search found no network
         self._showing = asyncio.Lock()
         self.meter = Meter(ctx=(0, settings.n_ctx))
-        self.seen = SeenHits()  # the search results on screen: what a source opens with
+        self.seen = SeenHits()  # the results and pages on screen: what a source opens with
         self.library: LibraryState | None = None  # counted off the UI thread
         self.library_changed = False  # in the settings: the live session's archives follow
         self.theme = "textual-dark"
@@ -254,6 +254,7 @@ class QwqEdgeApp(SessionActions, App[None]):
                 if event.error is None:
                     self.meter.searches += 1  # shown with the next status update
             case ev.PageOpened():
+                self.seen.add(event)  # a source's passages read: what the source shows
                 turn.finish_open(event)
             case ev.Stats():
                 self.meter.count(event)
@@ -316,7 +317,8 @@ class QwqEdgeApp(SessionActions, App[None]):
     @on(SourcesView.Opened)
     def open_source(self, message: SourcesView.Opened) -> None:
         source = message.source
-        self.push_screen(SourceScreen(source, self.seen.get(source), self.provider))
+        seen, reads = self.seen.get(source), self.seen.read(source)
+        self.push_screen(SourceScreen(source, seen, self.provider, reads))
 
     def action_focus_sources(self) -> None:
         panels = self.query(SourcesView)

@@ -1,6 +1,7 @@
 """What the TUI reads from the local library and from the searches it has shown: the
-library's counts for the status bar, the search results seen in the session on screen (the
-snippet each source's model saw), and a library source's matched passage in context.
+library's counts for the status bar, the search results and opened pages seen in the session
+on screen (the snippet each source's model saw, the passages it read), a library source's
+matched passage in context, and the whole document an opened source was read from.
 
 Everything here may block on SQLite, so the app calls it from thread workers; none of it
 touches a widget.
@@ -8,13 +9,18 @@ touches a widget.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+from urllib.parse import unquote, urlsplit
 
 from qwq_edge.errors import ConfigError, QwqEdgeError
-from qwq_edge.events import Origin, SearchHit, Source, ToolResult
+from qwq_edge.events import Origin, PageOpened, SearchHit, Source, ToolResult
 from qwq_edge.library.index import Library
-from qwq_edge.library.provider import Excerpt, library_provider
+from qwq_edge.library.pages import stored_page, whole
+from qwq_edge.library.passages import Passage
+from qwq_edge.library.provider import Excerpt, LibraryProvider, library_provider
 from qwq_edge.paths import paths
 from qwq_edge.runtime import library_part, search_mode
 from qwq_edge.search.base import SearchProvider
@@ -33,6 +39,7 @@ ORIGIN_LABELS: dict[Origin, str] = {
 # A web result (live or from the cache) shows the snippet the model saw and when it was
 # fetched; so does any source the library no longer holds.
 DOCUMENT_ORIGINS: frozenset[Origin] = frozenset({"pack", "zim", "file"})
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -89,13 +96,21 @@ class Seen:
 
 @dataclass
 class SeenHits:
-    """The search results of the session on screen, to open a source with what the model
-    saw. Filled from ``ToolResult`` events as they arrive (live, replayed or journaled)."""
+    """The search results and opened pages of the session on screen, to open a source with
+    what the model saw and read. Filled from ``ToolResult`` and ``PageOpened`` events as they
+    arrive (live, replayed or journaled)."""
 
     by_number: dict[tuple[int, str], Seen] = field(default_factory=dict)
     by_url: dict[str, Seen] = field(default_factory=dict)
+    reads: dict[str, list[PageOpened]] = field(default_factory=dict)  # by URL, in order
 
-    def add(self, result: ToolResult) -> None:
+    def add(self, result: ToolResult | PageOpened) -> None:
+        if isinstance(result, PageOpened):
+            if result.error is None and result.passages:
+                urls = {result.url, result.source.url if result.source else result.url}
+                for url in urls:
+                    self.reads.setdefault(url, []).append(result)
+            return
         for hit, source in zip(result.hits, result.sources, strict=False):
             seen = Seen(hit, result.query, result.t)
             self.by_number[(source.n, source.url)] = seen
@@ -104,9 +119,37 @@ class SeenHits:
     def get(self, source: Source) -> Seen | None:
         return self.by_number.get((source.n, source.url)) or self.by_url.get(source.url)
 
+    def read(self, source: Source) -> tuple[PageOpened, ...]:
+        """Every successful ``open`` of ``source``, oldest first."""
+        return tuple(self.reads.get(source.url, ()))
+
     def clear(self) -> None:
         self.by_number.clear()
         self.by_url.clear()
+        self.reads.clear()
+
+
+def _in_library(
+    provider: SearchProvider | None, library: Path | None, look: Callable[[LibraryProvider], T]
+) -> T | None:
+    """``look`` at the session's library (or, without one, the library on disk at
+    ``library``); None when there is none or it fails. Never raises."""
+    part = library_part(provider)
+    if part is not None:
+        try:
+            return look(part)
+        except Exception:
+            return None
+    path = library or paths().library
+    if not path.exists():
+        return None
+    opened = library_provider(path)
+    try:
+        return look(opened)
+    except Exception:
+        return None
+    finally:
+        opened.close()
 
 
 def excerpt_for(
@@ -117,22 +160,31 @@ def excerpt_for(
     the library does not hold it (any more). Never raises."""
     if source.origin not in DOCUMENT_ORIGINS:
         return None
-    part = library_part(provider)
-    if part is not None:
-        try:
-            return part.around(source.url, content)
-        except Exception:
-            return None  # the source screen shows the snippet instead
-    path = library or paths().library
-    if not path.exists():
+    return _in_library(provider, library, lambda part: part.around(source.url, content))
+
+
+def _document(part: LibraryProvider, url: str) -> tuple[str, list[Passage]] | None:
+    """The passages ``open`` reads ``url`` from, as ``reading/reader.py`` finds them."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "zim":
+        name, _, entry = url.removeprefix("zim://").partition("/")
+        archive = next((a for a in part.archives if a.name == name), None)
+        return archive.article(unquote(entry)) if archive is not None else None
+    if part.library is None:
         return None
-    opened = library_provider(path)
-    try:
-        return opened.around(source.url, content)
-    except Exception:
-        return None
-    finally:
-        opened.close()
+    if scheme == "file":
+        return whole(part.library, url)
+    page = stored_page(part.library, url)
+    return (page[0], page[1]) if page is not None else None
+
+
+def document_for(
+    url: str, provider: SearchProvider | None, library: Path | None = None
+) -> tuple[str, list[Passage]] | None:
+    """The whole document an opened source was read from: a library file, a ZIM article,
+    or the copy kept of a web page. None: the library does not hold it. Never raises."""
+    found = _in_library(provider, library, lambda part: _document(part, url))
+    return found if found is not None and found[1] else None
 
 
 def human(n: int) -> str:
