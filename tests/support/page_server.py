@@ -4,6 +4,7 @@ redirect loop, a redirect to another host, a gzip bomb, no main text, a Latin-1 
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import threading
 import time
@@ -83,10 +84,8 @@ class PageServer:
             def do_GET(self) -> None:
                 with server._lock:
                     server.hits[self.path] = server.hits.get(self.path, 0) + 1
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     server._route(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
