@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,6 +37,24 @@ _NUMBER = re.compile(r"^\[?\s*(\d{1,4})\s*\]?$")
 def urls_in(text: str) -> set[str]:
     """Every http(s) URL written in ``text`` (a trailing full stop or comma is not part)."""
     return {m.group(0).rstrip(".,;:!?") for m in _URL.finditer(text)}
+
+
+def opened_event(
+    call_id: int,
+    url: str,
+    focus: str,
+    source: Source | None,
+    page: Page,
+    indices: tuple[int, ...],
+    *,
+    auto: bool = False,
+) -> PageOpened:
+    """What was read of ``page``: the event every front end, the journal and replay show."""
+    read = tuple(ReadPassage(i, page.passages[i].heading, page.passages[i].text) for i in indices)
+    return PageOpened(
+        call_id, url, focus, source, page.title, read, len(page.passages), page.origin,
+        cached=page.cached, auto=auto, fetch_seconds=page.fetch_seconds, cut=page.cut,
+    )  # fmt: skip
 
 
 class Opener:
@@ -124,16 +143,9 @@ class Opener:
             page.passages, focus or self.question, max_tokens=self.settings.open_max_tokens,
             measure=lambda s: len(self.tokenize(s, False)),
         )  # fmt: skip
-        read = tuple(
-            ReadPassage(i, page.passages[i].heading, page.passages[i].text) for i in chosen.indices
-        )
-        body = self._body(source, page, chosen.where(), read, budget)
-        event = PageOpened(
-            call_id, url, focus, source, page.title, read, chosen.total, page.origin,
-            cached=page.cached, auto=auto, fetch_seconds=page.fetch_seconds,
-            seconds=time.perf_counter() - t0, tokens=len(body), cut=page.cut,
-        )  # fmt: skip
-        return event, body
+        event = opened_event(call_id, url, focus, source, page, chosen.indices, auto=auto)
+        body = self._body(source, page, chosen.where(), event.passages, budget)
+        return replace(event, seconds=time.perf_counter() - t0, tokens=len(body)), body
 
     def top(self, budget: Budget, result: ToolResult) -> Iterator[tuple[PageOpened, list[int]]]:
         """``read_top``: the search's first K results that are web pages, read for the model
