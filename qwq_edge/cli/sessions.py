@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from qwq_edge.errors import QwqEdgeError
 
 if TYPE_CHECKING:
-    from qwq_edge.events import ToolResult
+    from qwq_edge.events import PageOpened, ToolResult
     from qwq_edge.search.cache import SearchCache
     from qwq_edge.store.journal import Journal
 
@@ -76,7 +76,7 @@ def _cache() -> SearchCache:
     return cache
 
 
-def _index_pack(cache: SearchCache, results: list[ToolResult] | None = None) -> None:
+def _index_pack(cache: SearchCache, results: list[ToolResult | PageOpened] | None = None) -> None:
     """Imported searches (and a bundle's library passages) join the library at once,
     labelled as a pack."""
     from qwq_edge import runtime
@@ -118,12 +118,13 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         return 0
     if action == "export":
         return _export(journal, session_id, args.to, args.file)
-    from qwq_edge.events import ToolResult
+    from qwq_edge.events import PageOpened, ToolResult
     from qwq_edge.store.bundle import import_bundle
 
     cache = _cache()
     new_id = import_bundle(journal, args.file, cache)
-    _index_pack(cache, [e for e in journal.events(new_id) if isinstance(e, ToolResult)])
+    kept = (ToolResult, PageOpened)
+    _index_pack(cache, [e for e in journal.events(new_id) if isinstance(e, kept)])
     print(f"imported {new_id}: `qwq-edge replay {new_id}` plays it back")
     return 0
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from qwq_edge.events import Origin, ToolResult
+from qwq_edge.events import Origin, PageOpened, ToolResult
 from qwq_edge.library.index import Document, Library
+from qwq_edge.library.pages import keep_page, stored_page
 from qwq_edge.library.passages import Passage
 from qwq_edge.search.base import SearchResponse
 from qwq_edge.search.cache import SearchCache
@@ -65,11 +66,15 @@ def _entries(cache: SearchCache, known: dict[str, tuple[float, int]]) -> Iterato
             )
 
 
-def index_hits(library: Library, results: Iterable[ToolResult]) -> int:
+def index_hits(library: Library, results: Iterable[ToolResult | PageOpened]) -> int:
     """Index the library passages a session used (an imported bundle carries them, not the
-    library they came from), labelled "pack". Returns the documents written."""
+    library they came from), labelled "pack", and the passages it read of pages it opened
+    (kept as pages, unless this library has its own copy). Returns the documents written."""
     docs: dict[str, Document] = {}
     for result in results:
+        if isinstance(result, PageOpened):
+            docs.update(_read_page(library, result))
+            continue
         for h in result.hits:
             if h.origin in ("file", "zim", "pack") and h.url and h.content:
                 passage = Passage(h.title, "", " ".join(h.content.split()), h.url)
@@ -78,6 +83,17 @@ def index_hits(library: Library, results: Iterable[ToolResult]) -> int:
         library.add_source(SOURCE, "cache", "search cache")
         library.put(SOURCE, docs.values())
     return len(docs)
+
+
+def _read_page(library: Library, opened: PageOpened) -> dict[str, Document]:
+    """A bundled session's open, kept as a page when this library has no copy of it."""
+    if opened.error or not opened.passages or opened.url.startswith(("file:", "zim:")):
+        return {}
+    if stored_page(library, opened.url) is not None:
+        return {}
+    parts = [Passage(opened.title, p.heading, p.text, opened.url) for p in opened.passages]
+    keep_page(library, opened.url, opened.title, parts, opened.t)
+    return {opened.url: Document(opened.url, opened.url, opened.title, "page", parts)}
 
 
 def sync_cache(library: Library, cache: SearchCache, origin: Origin = "cache") -> int:

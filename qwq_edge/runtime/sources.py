@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from qwq_edge.engine.embedding import Embedder
 from qwq_edge.errors import ConfigError
-from qwq_edge.events import ToolResult
+from qwq_edge.events import PageOpened, ToolResult
 from qwq_edge.library.cached import index_hits, index_response, sync_cache
 from qwq_edge.library.index import Library
 from qwq_edge.library.provider import LibraryProvider, library_provider
@@ -113,7 +113,9 @@ def open_library(
 
 
 def index_imported(
-    cache: SearchCache, results: Iterable[ToolResult] = (), where: Paths | None = None
+    cache: SearchCache,
+    results: Iterable[ToolResult | PageOpened] = (),
+    where: Paths | None = None,
 ) -> int:
     """Index what just arrived from a pack or a bundle (origin "pack"): new cache entries,
     and the library passages a bundled session used. Returns the documents indexed."""

@@ -16,6 +16,7 @@ from qwq_edge.events import (
     ErrorEvent,
     Event,
     FinalAnswer,
+    PageOpened,
     QuestionAsked,
     ThinkingDelta,
     ToolCall,
@@ -135,7 +136,17 @@ def to_markdown(row: SessionRow, events: list[Event]) -> str:
             thinking.append(e.text)
         elif isinstance(e, ToolCall):
             flush()
-            out += [f"**Search:** `{e.arguments.get('query', '')}`", ""]
+            if e.name == "open":
+                out += [f"**Open:** `{e.arguments.get('source', '')}`", ""]
+            else:
+                out += [f"**Search:** `{e.arguments.get('query', '')}`", ""]
+        elif isinstance(e, PageOpened):
+            if e.error:
+                out += [f"> could not open {e.url}: {e.error}", ""]
+            else:
+                n = f"[{e.source.n}] " if e.source else ""
+                read = ", ".join(str(p.index + 1) for p in e.passages)
+                out += [f"- read {n}[{e.title}]({e.url}): passages {read} of {e.total}", ""]
         elif isinstance(e, ToolResult):
             if e.error:
                 out += [f"> search failed: {e.error}", ""]
