@@ -132,7 +132,7 @@ class Settings:
     max_opens: int = opt(3, "pages the model may open per question", flag="--max-opens", min=0)
     read_top: int = opt(
         0, "open the top K results of each search for the model (small models rarely open)",
-        flag="--read-top", min=0, max=5,
+        env="QWQ_EDGE_READ_TOP", flag="--read-top", min=0, max=5,
     )  # fmt: skip
     open_max_tokens: int = opt(1500, "what one open adds to the context, in tokens", min=100)
     open_timeout: float = opt(20.0, "seconds fetching one page may take", min=0.1)

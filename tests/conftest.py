@@ -38,6 +38,10 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("QWQ_EDGE_HOME", str(home))
     for var in ("TAVILY_API_KEY", "QWQ_EDGE_MODEL", "QWQ_EDGE_TAVILY_URL", "QWQ_EDGE_N_CTX"):
         monkeypatch.delenv(var, raising=False)
+    # The catalog gives the test models read_top = 1, and the local search servers answer
+    # with example.com URLs that a machine with no network cannot open (and one with a
+    # firewall may hang on): tests of read_top ask for it with --read-top or the setting.
+    monkeypatch.setenv("QWQ_EDGE_READ_TOP", "0")
     for var in ("HF_ENDPOINT", "HF_HUB_OFFLINE", "HF_TOKEN", "QWQ_EDGE_KV_TYPE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # huggingface_hub writes caches there

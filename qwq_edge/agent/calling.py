@@ -154,9 +154,17 @@ class Calls:
         if isinstance(result, ToolResult):
             self.opener.saw_result(result)
             if self.settings.read_top and result.hits:  # read for a model that rarely opens
+                note = (
+                    self.searcher.note
+                    if body[-len(self.searcher.note) :] == self.searcher.note
+                    else []
+                )
+                body = body[: len(body) - len(note)]
                 for opened, more in self.opener.top(state.budget, result):
                     yield opened
-                    body = [*body, *self.engine.tokenize("\n\n", trusted=True), *more]
+                    if more:
+                        body = [*body, *self.engine.tokenize("\n", trusted=True), *more]
+                body = [*body, *self.engine.tokenize("\n\n", trusted=True), *note]
             went = "went_offline" in (result.error_kind, result.partial_kind)
             if went and not self._offline_noticed:
                 self._offline_noticed = True  # say it once: later misses are plain misses

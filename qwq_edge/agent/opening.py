@@ -144,7 +144,8 @@ class Opener:
             measure=lambda s: len(self.tokenize(s, False)),
         )  # fmt: skip
         event = opened_event(call_id, url, focus, source, page, chosen.indices, auto=auto)
-        body = self._body(source, page, chosen.where(), event.passages, budget)
+        left = None if auto else max(0, self.settings.max_opens - budget.opens)
+        body = self._body(source, page, chosen.where(), event.passages, left)
         return replace(event, seconds=time.perf_counter() - t0, tokens=len(body)), body
 
     def top(self, budget: Budget, result: ToolResult) -> Iterator[tuple[PageOpened, list[int]]]:
@@ -161,7 +162,9 @@ class Opener:
             wanted -= 1
             spare = Budget(budget.max_searches, budget.min_searches)  # not the model's opens
             event, body = self.read(spare, result.call_id, source.url, source, "", auto=True)
-            yield event, body
+            # A page the model did not ask for and that could not be read: the front ends
+            # say so; the model's context is left as the search left it.
+            yield event, [] if event.error else body
 
     def _resolve(self, asked: str) -> tuple[str, Source | None]:
         """The URL to read and its number if it has one; ``ReadError`` when refused."""
@@ -193,7 +196,12 @@ class Opener:
         return url, None
 
     def _body(
-        self, source: Source, page: Page, where: str, read: tuple[ReadPassage, ...], budget: Budget
+        self,
+        source: Source,
+        page: Page,
+        where: str,
+        read: tuple[ReadPassage, ...],
+        left: int | None,
     ) -> list[int]:
         """The source's header, then each passage under its heading: page text untrusted."""
         tok = self.tokenize
@@ -214,5 +222,4 @@ class Opener:
                 out += piece[: max(0, limit - len(out))] + tok(" …\n", True)
                 break
             out += piece
-        left = max(0, self.settings.max_opens - budget.opens)
         return out + tok(prompts.opens_left(left, source.n), True)

@@ -110,7 +110,10 @@ def page_cut(limit: int) -> str:
     return f"(The page was longer than {limit:,} bytes; only that much of it was read.)\n"
 
 
-def opens_left(left: int, n: int) -> str:
+def opens_left(left: int | None, n: int) -> str:
+    """The note after an open's passages (``left`` None: the app opened it, not the model)."""
+    if left is None:
+        return f"\n(These are passages of source [{n}]: cite them as [{n}].)"
     more = f"{left} open{'s' if left != 1 else ''} left" if left else "no opens left"
     return f"\n(These are passages of source [{n}]: cite them as [{n}]. {more}.)"
 

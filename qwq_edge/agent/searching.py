@@ -86,6 +86,8 @@ class Searcher:
         self._queries: dict[str, ToolResult] = {}  # normalized query -> its result
         self.unavailable: str | None = None
         self.stop: threading.Event | None = None  # set by the runtime: the turn's interrupt
+        self.note: list[int] = []  # the closing note of the last results body (read_top
+        # puts the pages it read before it, so the note stays the last thing the model reads)
 
     def check(self) -> str | None:
         """Why searching cannot work in this session, asked once per session."""
@@ -255,4 +257,5 @@ class Searcher:
             if out and len(out) + len(piece) > s.response_tokens:
                 break
             out += piece[: s.response_tokens]
-        return out + tok(note, True)
+        self.note = tok(note, True)
+        return out + self.note

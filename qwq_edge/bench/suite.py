@@ -3,7 +3,8 @@ naive create_completion loop, all in one process on the same model, prompt, seed
 
 Figures are medians of several runs with min–max; goals are stated as met / not met.
 Search payloads come from a fixture, so nothing touches the network. A second table measures
-the local library (``bench.library``); ``--library-only`` runs just that, without a model.
+the local library (``bench.library``), a third how the ``open`` tool reads real pages
+(``bench.reading``); ``--library-only`` runs just those two, without a model.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 from qwq_edge import __version__
 from qwq_edge.agent.loop import Agent
-from qwq_edge.bench import library, loops, meaning
+from qwq_edge.bench import library, loops, meaning, reading
 from qwq_edge.bench.base import timed_turn
 from qwq_edge.bench.continuing import ContinueMeasures
 from qwq_edge.bench.fixtures import RESEARCH, STORY, FixtureSearch, Recording
@@ -254,6 +255,15 @@ def _library_table(rows: list[Row], results: dict[str, Any]) -> None:
         print("\n".join(f"  {line}" for line in meaning.misses(results["meaning"])))
 
 
+def _reading_table(rows: list[Row], results: dict[str, Any]) -> None:
+    print("\nReading real pages\n")
+    print(markdown(rows))
+    missed = reading.misses(results)
+    if missed:
+        print("\nfocus, answers not read:")
+        print("\n".join(f"  {line}" for line in missed))
+
+
 def _finish(rows: list[Row], target: Path, data: dict[str, Any]) -> int:
     goals = [r for r in rows if r.goal]
     print(f"\ngoals met: {sum(bool(r.met) for r in goals)} of {len(goals)}")
@@ -284,6 +294,7 @@ def run(model: Path, *, quick: bool, threads: int | None, json_path: Path | None
         bench.measure_server()
     took = time.perf_counter() - t0
     lib_rows, lib_results = library.section(quick)
+    read_rows, read_results = reading.section(quick)
     meta = {
         "qwq_edge": __version__,
         "mode": "quick" if quick else "full",
@@ -306,16 +317,19 @@ def run(model: Path, *, quick: bool, threads: int | None, json_path: Path | None
     print(header + "\n")
     print(markdown(bench.rows))
     _library_table(lib_rows, lib_results)
+    _reading_table(read_rows, read_results)
     target = json_path or Path(tempfile.gettempdir()) / f"qwq-edge-bench-{meta['mode']}.json"
     data = {"meta": meta, "rows": [asdict(r) for r in bench.rows],
-            "library": [asdict(r) for r in lib_rows], "library_results": lib_results}  # fmt: skip
-    return _finish(bench.rows + lib_rows, target, data)
+            "library": [asdict(r) for r in lib_rows], "library_results": lib_results,
+            "reading": [asdict(r) for r in read_rows], "reading_results": read_results}  # fmt: skip
+    return _finish(bench.rows + lib_rows + read_rows, target, data)
 
 
 def library_only(quick: bool, json_path: Path | None, sizes: library.Sizes | None = None) -> int:
-    """``bench --library-only``: the library section alone, no model loaded."""
+    """``bench --library-only``: the library and reading sections, no model loaded."""
     mode = "quick" if quick else "full"
     rows, results = library.section(quick, sizes)
+    read_rows, read_results = reading.section(quick)
     meta = {
         "qwq_edge": __version__,
         "mode": f"library-only {mode}",
@@ -325,6 +339,8 @@ def library_only(quick: bool, json_path: Path | None, sizes: library.Sizes | Non
     }
     print(f"qwq-edge bench --library-only ({mode}): {results['seconds']:.0f} s")
     _library_table(rows, results)
+    _reading_table(read_rows, read_results)
     target = json_path or Path(tempfile.gettempdir()) / f"qwq-edge-bench-library-{mode}.json"
-    data = {"meta": meta, "library": [asdict(r) for r in rows], "library_results": results}
-    return _finish(rows, target, data)
+    data = {"meta": meta, "library": [asdict(r) for r in rows], "library_results": results,
+            "reading": [asdict(r) for r in read_rows], "reading_results": read_results}  # fmt: skip
+    return _finish(rows + read_rows, target, data)

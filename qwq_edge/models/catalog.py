@@ -48,6 +48,7 @@ class Model:
     n_ctx: int = 16384  # the context to run with when it fits
     min_ctx: int = 8192  # below this, prefer a quantized KV cache
     min_searches: int = 0
+    read_top: int = 0  # results of each search opened for the model (weak models rarely open)
     max_thinking_tokens: int = 0  # the thinking budget it runs with unless one is set
     sampling: dict[str, float] = field(default_factory=dict)
     shape: dict[str, int] = field(default_factory=dict)  # for planning before a download
@@ -98,6 +99,7 @@ def _model(name: str, raw: dict[str, Any], *, user: bool = False) -> Model:
         n_ctx=int(raw.get("n_ctx", 16384)),
         min_ctx=int(raw.get("min_ctx", min(8192, int(raw.get("n_ctx", 16384))))),
         min_searches=int(raw.get("min_searches", 0)),
+        read_top=int(raw.get("read_top", 0)),
         max_thinking_tokens=int(raw.get("max_thinking_tokens", 0)),
         sampling=dict(raw.get("sampling", {})),
         shape=dict(raw.get("shape", {})),

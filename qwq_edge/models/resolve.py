@@ -77,13 +77,15 @@ def catalog_entry(settings: Settings, where: Paths | None = None) -> tuple[Model
 
 def recommended(settings: Settings, where: Paths | None = None) -> Settings:
     """``settings`` with the catalog's sampling, minimum searches and thinking budget filled in
-    wherever nothing was set explicitly (the test models get ``min_searches = 1``)."""
+    wherever nothing was set explicitly (the test models get ``min_searches = 1`` and
+    ``read_top = 1``)."""
     found = catalog_entry(settings, where)
     if found is None:
         return settings
     entry = found[0]
     wanted: dict[str, object] = {
         "min_searches": entry.min_searches,
+        "read_top": entry.read_top,
         "max_thinking_tokens": entry.max_thinking_tokens,
         **entry.sampling,
     }

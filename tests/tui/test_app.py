@@ -19,6 +19,7 @@ from qwq_edge.events import (
     FinalAnswer,
     Finished,
     Notice,
+    PageOpened,
     QuestionAsked,
     SessionStarted,
     Stats,
@@ -258,6 +259,8 @@ async def test_apply_shows_every_event_type() -> None:
         SessionStarted("sid", "q", "m.gguf", {}), QuestionAsked(1, "q"), ThinkingDelta("hm"),
         ToolCall(1, "web_search", {"query": "x"}, "{}", True),
         ToolResult(1, "fake", "x", error="down"), Stats("generate", 5, 0, 3, 0.1, 1.0, 50, 512),
+        ToolCall(2, "open", {"source": "https://e.example/"}, "{}", False),
+        PageOpened(2, "https://e.example/", error="refused", error_kind="refused"),
         AnswerDelta("ans\n```json"), AnswerRetracted(8), Notice("a note"), ErrorEvent("it broke"),
         FinalAnswer("ans"),
         Finished("cancelled"),
@@ -271,7 +274,9 @@ async def test_apply_shows_every_event_type() -> None:
         await pilot.pause(0.3)
         turn = app.query_one(TurnView)
         assert app.session_id == "sid" and app.meter.gen == (2, 1.0)
-        assert "error: down" in str(turn.query_one(ToolCard).title)
+        search, page = turn.query(ToolCard)
+        assert "error: down" in str(search.title)
+        assert str(page.title) == "↗ https://e.example/ · ✗ refused"
         assert turn.query_one(Markdown).source == "ans"
         assert "it broke" in str(turn.query_one(".error").render())
         assert turn.query(".stopped")

@@ -14,7 +14,9 @@ from qwq_edge.events import (
     AnswerDelta,
     FinalAnswer,
     Finished,
+    PageOpened,
     QuestionAsked,
+    ReadPassage,
     SearchHit,
     SessionStarted,
     Source,
@@ -192,5 +194,49 @@ def test_a_library_source_opened(snap_compare, tmp_path, utc) -> None:  # type: 
             if app.screen.query(".matched"):
                 break
         assert isinstance(app.screen, SourceScreen) and app.screen.excerpt is not None
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run)
+
+
+def opened_session(journal: Journal, t0: float) -> None:
+    """A journaled session: a search whose top result was read for the model, then the
+    model's own ``open`` of its second result, and an answer citing both."""
+    rec = Recorder(journal)
+    rec(SessionStarted("teasel", "What were teasels for?", "qwq-32b", {}, t=t0))
+    rec(QuestionAsked(1, "What were teasels for?", seed=1, t=t0))
+    rec(ToolCall(1, "web_search", {"query": "teasel fullers"}, "{}", True, t=t0 + 1))
+    found = (
+        SearchHit("Teasel", "https://plants.example/teasel", "Teasel is a tall biennial."),
+        SearchHit("Fulling", "https://mills.example/fulling", "Fullers raised the nap."),
+    )
+    sources = tuple(Source(i, h.title, h.url) for i, h in enumerate(found, 1))
+    rec(ToolResult(1, "tavily", "teasel fullers", found, sources, seconds=0.9, t=t0 + 2))
+    top = (ReadPassage(0, "", "Teasel is a tall biennial plant with spiny flower heads."),)
+    rec(PageOpened(1, found[0].url, "", sources[0], "Teasel", top, 12, auto=True,
+                   seconds=0.6, tokens=240, t=t0 + 3))  # fmt: skip
+    rec(ToolCall(2, "open", {"source": "2", "focus": "teasel heads"}, "{}", True, t=t0 + 4))
+    read = (
+        ReadPassage(3, "History", "Fullers used dried teasel heads to raise the nap on cloth."),
+        ReadPassage(4, "History", "The hooked bracts combed the fibres into a soft surface."),
+    )
+    rec(PageOpened(2, found[1].url, "teasel heads", sources[1], "Fulling", read, 31,
+                   seconds=0.4, tokens=812, t=t0 + 5))  # fmt: skip
+    answer = "Teasel [1] heads raised the nap of woollen cloth [2]."
+    rec(AnswerDelta(answer, t=t0 + 6))
+    rec(FinalAnswer(answer, sources, t=t0 + 7))
+    rec(Finished("eos", t=t0 + 7))
+
+
+def test_pages_opened_under_their_cards(snap_compare, tmp_path, utc) -> None:  # type: ignore[no-untyped-def]
+    journal = Journal(tmp_path / "j.sqlite3")
+    opened_session(journal, 1_700_000_000.0)
+    app, _, _ = make_app(["ok<|im_end|>"], journal=journal)
+
+    async def run(pilot) -> None:  # type: ignore[no-untyped-def]
+        await open_first_session(app, pilot)
+        search, page = app.query(ToolCard)
+        search.collapsed = page.collapsed = False
+        await pilot.pause(0.2)
+        assert "[2] Fulling · passages 4–5 of 31" in str(page.title)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run)
