@@ -37,6 +37,9 @@ MAX_PAGE_CHARS = 20_000  # text kept per PDF page (a crafted page can hold megab
 _HREF = re.compile(r"""<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.I)
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~<])")
+_STRONG = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*")
+_EMPHASIS = re.compile(r"(?<![\w*])\*(\S(?:[^*\n]*?\S)?)\*(?![\w*])")
 _WESTERN = ("cp1252", "latin_1", "iso8859_15")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
@@ -137,12 +140,21 @@ def html_main(html: str, url: str = "", *, favor_recall: bool = True) -> tuple[s
     )
     blocks: list[Block] = []
     if markdown:
-        h1, blocks = markdown_blocks(markdown)
+        h1, blocks = markdown_blocks(plain(markdown))
         title = title or h1
     if not blocks:  # no main text found: every visible block but navigation and footers
         fallback_title, blocks = html_blocks(html)
         title = title or fallback_title
     return title or _stem_of(url), blocks
+
+
+def plain(markdown: str) -> str:
+    """Markdown with its inline markup undone, headings, lists and tables kept: the model
+    reads ``lru_cache(maxsize=128)``, not ``lru\\_cache(*maxsize=128*)``, and the tokens go
+    to the text. Sphinx's permalink marks (¶) go too."""
+    text = _ESCAPE.sub(r"\1", markdown.replace("¶", ""))
+    text = _STRONG.sub(r"\1", text)
+    return _EMPHASIS.sub(r"\1", text)
 
 
 def _title(html: str) -> str:

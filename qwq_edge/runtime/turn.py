@@ -23,7 +23,9 @@ from qwq_edge.agent.state import Controls
 from qwq_edge.engine.base import Engine
 from qwq_edge.engine.thread import EngineThread
 from qwq_edge.errors import QwqEdgeError
-from qwq_edge.events import ErrorEvent, Event, Finished, FinishReason, Notice
+from qwq_edge.events import ErrorEvent, Event, Finished, FinishReason, Notice, PageOpened
+from qwq_edge.reading.reader import Reader
+from qwq_edge.runtime.library import embed_in_background
 from qwq_edge.runtime.sources import make_reader, open_library
 from qwq_edge.search.base import SearchProvider
 from qwq_edge.settings import Settings
@@ -65,6 +67,7 @@ def run_turn(
     the session can be continued later, in another process, without a re-prefill."""
     emit = _Journaled(consumer, recorder)
     reason: FinishReason = "error"
+    fetched = False  # a page was fetched: the library has new passages to embed
     # Ctrl+C / Esc must also stop a search in flight, not only the engine.
     agent.searcher.stop = controls.interrupt if controls is not None else None
     try:
@@ -72,13 +75,27 @@ def run_turn(
             emit(event)
             if isinstance(event, Finished):
                 reason = event.reason
+            elif isinstance(event, PageOpened):
+                fetched = fetched or (event.error is None and not event.cached)
     except Exception as exc:  # one line for the user; the journal keeps every event so far
         detail = str(exc) if isinstance(exc, QwqEdgeError) else f"{type(exc).__name__}: {exc}"
         emit(ErrorEvent(f"the answer stopped: {detail}", kind="error"))
         emit(Finished("error", turn=agent.turn))
         reason = "error"
     _keep(agent, emit, snapshots)
+    if fetched:
+        _embed_pages(agent)
     return reason
+
+
+def _embed_pages(agent: Agent) -> None:
+    """Pages the turn fetched are searchable by words already; a detached `library embed`
+    gives them vectors (it holds a lock, so at most one runs)."""
+    reader = agent.opener.reader
+    index = reader.library.library if isinstance(reader, Reader) and reader.library else None
+    if index is not None:
+        with contextlib.suppress(OSError, QwqEdgeError):
+            embed_in_background(index, agent.settings)
 
 
 def _keep(agent: Agent, emit: _Journaled, snapshots: Snapshots | None) -> None:
