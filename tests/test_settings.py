@@ -17,6 +17,7 @@ def test_precedence_defaults_file_env_flags(
 ) -> None:
     save_file({"max_searches": 3, "n_ctx": 4096, "temperature": 0.2})
     monkeypatch.delenv("QWQ_EDGE_LIBRARY_MODE")  # set for every test by conftest
+    monkeypatch.delenv("QWQ_EDGE_READ_TOP")  # likewise
     monkeypatch.setenv("QWQ_EDGE_N_CTX", "8192")
     s = load({"n_ctx": 2048, "seed": None})
     assert (s.max_searches, s.n_ctx, s.sampling.temperature) == (3, 2048, 0.2)
