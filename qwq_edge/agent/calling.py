@@ -10,20 +10,21 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from qwq_edge.agent import prompts
-from qwq_edge.agent.formats import QwenFormat, SeedFormat
+from qwq_edge.agent.formats import THINK_END, QwenFormat, SeedFormat
 from qwq_edge.agent.opening import Opener
 from qwq_edge.agent.recognizer import calls_in
 from qwq_edge.agent.searching import Searcher, TurnOver
 from qwq_edge.agent.state import TurnState, larger_context, stats_event
 from qwq_edge.agent.tools import Executor, ParsedCall, ToolCallError, ToolRegistry
 from qwq_edge.engine.base import Engine, Generation
-from qwq_edge.events import Event, Notice, Recognized, ToolCall, ToolResult
+from qwq_edge.events import Event, Notice, Recognized, ThinkingDelta, ToolCall, ToolResult
 from qwq_edge.jsonfix import close_json
 from qwq_edge.settings import Settings
 
 if TYPE_CHECKING:
     from qwq_edge.agent.formats import PromptContext
 
+MAX_CLOSED_TRIES = 2  # calls cut after the calls were closed, before the turn ends
 CALL_MAX_TOKENS = 256  # a search call is ~30 tokens; the cap only bounds a runaway string
 
 
@@ -98,7 +99,7 @@ class Calls:
         try:
             parsed = self.tools.parse(raw)
             name, args, error = parsed.name, parsed.arguments, None
-            if name == "open" and self._copied(state, parsed):
+            if self._copied(state, parsed):
                 error = prompts.COPIED_CALL  # a page's call, even inside the model's own tag
         except ToolCallError as exc:
             name, args, error = "web_search", {}, str(exc)
@@ -139,6 +140,14 @@ class Calls:
         state.budget.attempts += 1
         self._call_id += 1
         call_id = self._call_id
+        if error == prompts.COPIED_CALL:
+            state.copied += 1
+            if state.copied >= prompts.COPIES_BEFORE_CLOSING:
+                # The model keeps running a result's planted call: no more calls this turn,
+                # and it is told to answer (an injection must not leave it answerless).
+                state.calls_closed = True
+                state.budget.answer_now = True
+                error = prompts.CALLS_CLOSED
         yield ToolCall(
             call_id=call_id,
             name=name,
@@ -172,6 +181,21 @@ class Calls:
         state.responses.append(self.engine.detokenize(body))
         state.response_queries = None
         yield from self._splice(state, body)
+
+    def _no_more_calls(self, state: TurnState) -> Iterator[Event]:
+        """A call written after the calls were closed (an injection kept being copied): it
+        is cut, not run, and the model goes on to its answer. A model that keeps at it ends
+        the turn with what it has written."""
+        state.closed_tries += 1
+        if state.closed_tries > MAX_CLOSED_TRIES:
+            raise TurnOver("budget", "the model kept calling a tool that a search result planted")
+        if state.mode == "think":
+            line = f"\n\n{prompts.NO_MORE_CALLS}\n"
+            self.context += self.engine.tokenize(line + f"{THINK_END}\n\n", trusted=True)
+            state.mode = "answer"
+            yield ThinkingDelta(line)
+        else:
+            self.context += self.engine.tokenize("\n\n", trusted=True)
 
     def _splice(self, state: TurnState, body: Sequence[int]) -> Iterator[Event]:
         """Append the response block, trimmed so that ``answer_reserve`` stays free."""

@@ -42,12 +42,10 @@ from qwq_edge.events import (
     Finished,
     FinishReason,
     Notice,
-    PageOpened,
     QuestionAsked,
     SessionStarted,
     Source,
     ThinkingDelta,
-    ToolResult,
 )
 from qwq_edge.reading.reader import PageReader
 from qwq_edge.search.base import SearchProvider
@@ -140,8 +138,8 @@ class Agent(Calls):
         try:
             self._start_turn(question)
             for event in self._run(state):
-                found = found or (isinstance(event, ToolResult) and bool(event.hits))
-                found = found or (isinstance(event, PageOpened) and bool(event.passages))
+                # ToolResult.hits, PageOpened.passages: something found, or read
+                found = found or bool(getattr(event, "hits", 0) or getattr(event, "passages", 0))
                 yield event
         except TurnOver as fin:
             reason = fin.reason
@@ -270,6 +268,9 @@ class Agent(Calls):
         in the context and on screen, and run it."""
         kept = self._rewind(gen, start)
         yield from self._retract(state, gen, start, kept)
+        if state.calls_closed:
+            yield from self._no_more_calls(state)
+            return
         if match.kind == "body":
             for call in match.calls:
                 yield from self._given_call(state, call)

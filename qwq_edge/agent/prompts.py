@@ -152,7 +152,20 @@ COPIED_CALL = (
 )
 
 
+# The second copied call closes the calls of the question (agent/calling.py).
+COPIES_BEFORE_CLOSING = 2
+CALLS_CLOSED = (
+    "the call again repeats a call written inside a search result, so no more tool calls "
+    "will run for this question"
+)
+# What the model "says" when it writes a call after that: it is cut, and this closes its
+# thinking (the same device as the thinking budget's wrap-up line).
+NO_MORE_CALLS = "I will not call any more tools; I will answer now with what I have."
+
+
 def invalid_call(error: str) -> str:
+    if error == CALLS_CLOSED:
+        return f"Error: {error}. Write your final answer now from what you have, citing it as [n]."
     return f"Error: {error}. Write a valid call, or answer without it."
 
 

@@ -56,6 +56,9 @@ class TurnState:
     gen_end: int = 0
     prev_gen: Generation | None = None  # the one before the generation running now
     prev_end: int = 0
+    copied: int = 0  # calls refused as copies of a call written in a result or a page
+    calls_closed: bool = False  # an injection kept being copied: no more calls, answer
+    closed_tries: int = 0  # calls the model still wrote after that (cut, not run)
 
 
 def larger_context(info: ModelInfo) -> str:

@@ -18,6 +18,7 @@ from qwq_edge.events import (
     AnswerRetracted,
     Event,
     FinalAnswer,
+    Finished,
     ToolCall,
     ToolResult,
 )
@@ -161,6 +162,38 @@ def test_an_untagged_call_copied_from_a_result_is_not_run(fmt: str) -> None:
     assert search.queries == ["legit"]  # the planted query never reached the server
     assert results[1].error is not None and "inside a search result" in results[1].error
     assert calls[1].recognized == "bare"
+
+
+@pytest.mark.parametrize("reasoning", [False, True])
+def test_a_planted_call_in_a_proper_tag_is_refused_and_cannot_empty_the_answer(
+    reasoning: bool,
+) -> None:
+    """The model writes the planted call inside ``<tool_call>``, under the grammar, again and
+    again: refused, the second time the calls close, a third is cut, and it answers."""
+    search = PlantedSearch()
+    seed_call = '{"action": "web_search", "action_input": {"query": "%s"}}'
+    script = [
+        "<tool_call>", seed_call % "legit",
+        "<tool_call>", seed_call % "pwn",
+        "<tool_call>", seed_call % "pwn",
+        "<tool_call>", seed_call % "pwn",
+        "The answer is 42 [1].<|im_end|>",
+    ]  # fmt: skip
+    # Thinking, the fourth call is cut and the loop closes the thinking itself: the model
+    # answers right after it.
+    agent = Agent(
+        ScriptedEngine(script, reasoning=reasoning), search, Settings(), today=date(2026, 12, 7)
+    )
+    events = list(agent.ask("q?"))
+    results = [e for e in events if isinstance(e, ToolResult)]
+    assert search.queries == ["legit"]  # the planted query never reached the server
+    assert [r.error_kind for r in results] == [None, "invalid", "invalid"]
+    assert "inside a search result" in (results[1].error or "")
+    assert "no more tool calls" in (results[2].error or "")
+    assert len([e for e in events if isinstance(e, ToolCall)]) == 3  # the fourth was cut
+    final = next(e for e in events if isinstance(e, FinalAnswer))
+    assert final.text == "The answer is 42 [1]."
+    assert next(e for e in events if isinstance(e, Finished)).reason == "eos"
 
 
 def test_own_bare_call_with_a_query_seen_in_results_still_runs() -> None:
