@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -69,6 +69,8 @@ class Opener:
         self.tokenize = tokenize
         self.allowed: set[str] = set()  # URLs seen in results, opened pages, the user's words
         self.question = ""  # the focus when the model gives none
+        # Asks the user about a URL nobody gave (the app's confirmation); None: refuse it.
+        self.confirm: Callable[[str], bool] | None = None
 
     # -- what the model has been given -------------------------------------------------
 
@@ -188,6 +190,9 @@ class Opener:
                 f"only web pages and library documents can be opened, not {shown}", "refused"
             )
         if not self.settings.open_any and url not in self.allowed:
+            if self.confirm is not None and self.confirm(url):
+                self.allowed.add(url)
+                return url, None
             raise ReadError(
                 "this URL did not appear in a search result, an opened page or the user's "
                 "message, so it is not opened (open_any allows it)",

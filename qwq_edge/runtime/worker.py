@@ -11,10 +11,12 @@ answer-now and offline runs on the one engine thread, in the order sent.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 from qwq_edge.agent.loop import Agent
 from qwq_edge.agent.state import Controls
@@ -75,7 +77,16 @@ class TurnEnded:
     severity: Severity = "information"
 
 
-Reply = Loaded | Loading | Said | TurnEnded
+@dataclass(frozen=True)
+class AskOpen:
+    """The model wants to open ``url``, which no result, page or message gave it: the app
+    asks the user, and answers with ``allow_open(nonce, decision)``."""
+
+    nonce: int
+    url: str
+
+
+Reply = Loaded | Loading | Said | TurnEnded | AskOpen
 Item = Event | Reply
 Out = Callable[[Item], None]
 EngineLoader = Callable[[Settings], Engine]
@@ -84,8 +95,10 @@ Progress = Callable[[float], None]
 # The commands a front end may send, by name: every one is a method of ``Worker``.
 COMMANDS = frozenset(
     {"load", "ask", "cancel", "answer_now", "set_offline", "use_settings", "resume", "rerun"}
-    | {"library_changed", "record_crash", "close"}
+    | {"library_changed", "record_crash", "allow_open", "close"}
 )
+Decision = Literal["once", "always", "deny"]
+CONFIRM_SECONDS = 300.0  # an unanswered confirmation is a refusal after this long
 
 
 class Host(Protocol):
@@ -151,6 +164,8 @@ class Worker:
         self.controls: Controls | None = None  # the running turn's
         self.resume_id: str | None = None  # the journaled session the next question continues
         self.library_dirty = False
+        self._asked: dict[int, tuple[threading.Event, list[Decision]]] = {}
+        self._always: set[str] = set()  # hosts the user let the model open for the session
 
     # -- commands that act at once (any thread) ------------------------------------------
 
@@ -166,6 +181,13 @@ class Worker:
         """At once, even mid-turn: the next search of the running turn follows (an
         attribute set, safe from any thread)."""
         self._set_offline(offline)
+
+    def allow_open(self, nonce: int, decision: Decision) -> None:
+        """The user's answer to ``AskOpen`` (at once: the engine thread is waiting on it)."""
+        asked = self._asked.get(nonce)
+        if asked is not None:
+            asked[1].append(decision)
+            asked[0].set()
 
     def close(self) -> None:
         """Stop the running turn, let it be journaled, close the model, stop the thread."""
@@ -253,7 +275,28 @@ class Worker:
             self.recorder = recorder_for(journal, engine, self.resume_id)
         for note in notes:
             self.out(Said(note))
+        agent.opener.confirm = self._confirm_open
         return agent
+
+    def _confirm_open(self, url: str) -> bool:
+        """Ask the app whether the model may open ``url``; waits (on the engine thread) for
+        the answer, the turn's cancel, or ``CONFIRM_SECONDS``."""
+        host = urlsplit(url).hostname or ""
+        if host in self._always:
+            return True
+        nonce = len(self._asked) + 1
+        done: threading.Event = threading.Event()
+        self._asked[nonce] = (done, [])
+        self.out(AskOpen(nonce, url))
+        controls, deadline = self.controls, time.monotonic() + CONFIRM_SECONDS
+        while not done.wait(0.05):
+            stopped = controls is not None and controls.interrupt.is_set()
+            if stopped or time.monotonic() > deadline:
+                return False
+        decision = self._asked[nonce][1][0]
+        if decision == "always":
+            self._always.add(host)
+        return decision != "deny"
 
     def _turn(self, question: str, controls: Controls) -> None:
         emit = Coalesced(self.out)

@@ -31,14 +31,24 @@ from typing import Any
 from qwq_edge.engine.base import ModelInfo
 from qwq_edge.events import from_dict, to_json
 from qwq_edge.paths import paths
-from qwq_edge.runtime.worker import COMMANDS, Item, Loaded, Loading, Said, TurnEnded, Worker
+from qwq_edge.runtime.worker import (
+    COMMANDS,
+    AskOpen,
+    Item,
+    Loaded,
+    Loading,
+    Said,
+    TurnEnded,
+    Worker,
+)
 from qwq_edge.store.journal import Journal
 
-_REPLIES: dict[str, type[Loaded | Loading | Said | TurnEnded]] = {
+_REPLIES: dict[str, type[Loaded | Loading | Said | TurnEnded | AskOpen]] = {
     "worker.loaded": Loaded,
     "worker.loading": Loading,
     "worker.said": Said,
     "worker.turn_ended": TurnEnded,
+    "worker.ask_open": AskOpen,
 }
 _NAMES = {cls: name for name, cls in _REPLIES.items()}
 # What a signal usually means, for the sentence the user reads.
@@ -64,7 +74,7 @@ class Died:
 
 
 def encode(item: Item) -> bytes:
-    if isinstance(item, (Loaded, Loading, Said, TurnEnded)):
+    if isinstance(item, (Loaded, Loading, Said, TurnEnded, AskOpen)):
         return json.dumps({"type": _NAMES[type(item)], **dataclasses.asdict(item)}).encode()
     return to_json(item).encode()
 

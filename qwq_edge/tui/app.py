@@ -41,9 +41,11 @@ from qwq_edge.tui.messages import (
     LibraryCounted,
     LoadProgress,
     ModelReady,
+    OpenAsked,
     Told,
     TurnDone,
 )
+from qwq_edge.tui.screens.confirm_open import ConfirmOpen
 from qwq_edge.tui.screens.settings import SettingsScreen, save
 from qwq_edge.tui.screens.source import SourceScreen
 from qwq_edge.tui.session_actions import SessionActions
@@ -150,6 +152,11 @@ class QwqEdgeApp(SessionActions, App[None]):
         if message.seq == self.link.seq and self.link.since is not None:
             self.link.fraction = message.fraction
             self.update_status()
+
+    def on_open_asked(self, message: OpenAsked) -> None:
+        """The model wants a URL nobody gave it: the user decides, the worker waits."""
+        nonce = message.nonce
+        self.push_screen(ConfirmOpen(message.url), lambda d: self.link.send("allow_open", nonce, d))
 
     def on_told(self, message: Told) -> None:
         self.notify(printable(message.text), title="Note", severity=message.severity, markup=False)

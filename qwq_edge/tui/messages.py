@@ -16,7 +16,7 @@ from textual.notifications import SeverityLevel
 
 from qwq_edge.engine.base import ModelInfo
 from qwq_edge.events import AnswerDelta, Event, ThinkingDelta
-from qwq_edge.runtime.worker import Item, Loaded, Loading, Said, TurnEnded
+from qwq_edge.runtime.worker import AskOpen, Item, Loaded, Loading, Said, TurnEnded
 from qwq_edge.runtime.worker_process import Died
 from qwq_edge.tui.library import LibraryState
 
@@ -90,6 +90,15 @@ class TurnDone(Message):
         self.severity = severity
 
 
+class OpenAsked(Message):
+    """The model wants to open a URL nobody gave it: the user decides (``ConfirmOpen``)."""
+
+    def __init__(self, nonce: int, url: str) -> None:
+        super().__init__()
+        self.nonce = nonce
+        self.url = url
+
+
 def message_for(item: Item | Died) -> Message:
     """The app's message for one thing the worker sent (or for its death)."""
     match item:
@@ -101,6 +110,8 @@ def message_for(item: Item | Died) -> Message:
             return Told(item.text, item.severity)
         case TurnEnded():
             return TurnDone(item.note, item.severity)
+        case AskOpen():
+            return OpenAsked(item.nonce, item.url)
         case Died():
             return EngineDied(item.message)
         case _:
