@@ -201,3 +201,15 @@ def test_the_grammar_covers_both_tools_and_an_optional_focus() -> None:
     assert '( ws "," ws "\\"focus\\""' in grammar
     call = registry.parse('{"name": "open", "arguments": {"source": 3}}')
     assert call.arguments == {"source": "3"}
+
+
+def test_a_continued_session_keeps_the_numbers_its_opens_gave(site: PageServer) -> None:
+    from qwq_edge.agent.continuing import restore
+    from qwq_edge.events import Source
+
+    pdf = site.url("/lighthouses.pdf")
+    earlier = PageOpened(1, pdf, "", Source(3, "Lighthouses", pdf), "Lighthouses")
+    a = agent(["<tool_call>", OPEN_CALL % (pdf, "keeper"), "Ilse [3].<|im_end|>"], site)
+    restore(a, [], 1, 0.0, [earlier])
+    (page,) = opened(list(a.ask("And who lit it?")))
+    assert page.source is not None and page.source.n == 3
