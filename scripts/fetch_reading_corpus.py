@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from qwq_edge.bench.reading import corpus_dir
 
 MANIFEST = "manifest.json"
 
@@ -64,14 +65,6 @@ SITES = (
              "lang_vacuum.html",
          )),
 )  # fmt: skip
-
-
-def corpus_dir() -> Path:
-    explicit = os.environ.get("QWQ_EDGE_READING_CORPUS")
-    if explicit:
-        return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "qwq-edge-test" / "reading-corpus"
 
 
 def complete(root: Path) -> bool:
