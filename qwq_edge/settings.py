@@ -12,22 +12,25 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 import sys
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
-from urllib.parse import urlsplit, urlunsplit
 
 from qwq_edge.errors import ConfigError
 from qwq_edge.paths import Paths, paths
+from qwq_edge.settings_parse import bounds_problem as out_of_bounds
+from qwq_edge.settings_parse import coerce_value
+from qwq_edge.settings_parse import redact_url as redact_url  # where the rest import it
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
+INT32_MAX = 2**31 - 1  # llama.cpp's int32 settings (context, layers, top-k), and seeds
+MAX_THREADS = 512  # ggml's GGML_MAX_N_THREADS
 PromptFormat = Literal["seed", "qwen"]
 KvType = Literal["f16", "q8_0", "q4_0"]
 KvSetting = Literal["auto", "f16", "q8_0", "q4_0"]
@@ -68,10 +71,15 @@ class Sampling:
 
     temperature: float = opt(0.6, "sampling temperature (default 0.6)", flag="--temperature", min=0)
     top_p: float = opt(0.95, "nucleus sampling", min=0, max=1)
-    top_k: int = opt(40, "top-k sampling", min=0)
+    top_k: int = opt(40, "top-k sampling", min=0, max=INT32_MAX)
     min_p: float = opt(0.0, "min-p sampling", min=0, max=1)
     repeat_penalty: float = opt(1.0, "repetition penalty (1: none)", min=0)
-    seed: int = opt(-1, "sampling seed (default: random per question)", flag="--seed", min=-1)
+    # A question's engine calls use seed, seed + 1, ...; llama.cpp takes a uint32 and reads
+    # 0xFFFFFFFF as "random", so seeds stay below 2**31 as the random ones do.
+    seed: int = opt(
+        -1, "sampling seed, 0 to 2147483647 (default: random per question)", flag="--seed",
+        min=-1, max=INT32_MAX,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ class Settings:
         env="QWQ_EDGE_N_CTX",
         flag="--n-ctx",
         min=0,
+        max=INT32_MAX,  # then the planner holds it to the model and this machine's memory
     )
     n_gpu_layers: int | None = opt(
         None,
@@ -93,12 +102,16 @@ class Settings:
         env="QWQ_EDGE_GPU_LAYERS",
         flag="--gpu-layers",
         min=-1,
+        max=INT32_MAX,  # past the model's layers it means all of them (llama.cpp's 99)
     )
     flash_attn: bool = opt(True, "flash attention")
     kv_type: KvSetting = opt(
         "auto", "KV cache type (default: auto, what fits)", env="QWQ_EDGE_KV_TYPE", flag="--kv-type"
     )
-    threads: int | None = opt(None, "CPU threads for llama.cpp", flag="--threads", min=1)
+    # At most ggml's GGML_MAX_N_THREADS; the engine holds it to this machine's CPUs.
+    threads: int | None = opt(
+        None, "CPU threads for llama.cpp", flag="--threads", min=1, max=MAX_THREADS
+    )
     prompt_format: PromptFormat = opt(
         "seed", "prompt format", env="QWQ_EDGE_FORMAT", flag="--format"
     )
@@ -224,26 +237,6 @@ class Settings:
         return data
 
 
-_SECRET_PARAM = re.compile(r"key|token|secret|pass|auth|sig", re.IGNORECASE)
-
-
-def redact_url(url: str) -> str:
-    """``url`` fit to record or show: any user:password becomes ``***``, and so does the
-    value of a query parameter that looks like a credential (``?api_key=…``)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.netloc.rpartition("@")[2]
-        netloc = f"***@{host}" if "@" in parts.netloc else parts.netloc
-        pairs = []
-        for raw in parts.query.split("&"):
-            name, eq, _ = raw.partition("=")
-            pairs.append(f"{name}=***" if eq and _SECRET_PARAM.search(name) else raw)
-        query = "&".join(pairs)
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-    except ValueError:  # not a URL at all: keep nothing that could be a secret
-        return "***" if "@" in url or "?" in url else url
-
-
 def _fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
     return {f.name: f for f in dataclasses.fields(cls) if f.metadata}
 
@@ -272,26 +265,9 @@ def coerce(key: str, value: Any, where: str) -> Any:
     unset = value is None or (isinstance(value, str) and value.strip().lower() in ("", "auto"))
     if unset and (base in (int, float) or optional):
         return OPTIONS[key].default  # "auto": the planner decides
-    if isinstance(value, list) and base is str:  # TOML: library_folders = ["~/a", "~/b"]
-        return os.pathsep.join(str(v) for v in value)
-    if choices:
-        if value not in choices:
-            raise ConfigError(f"{where}: {key} must be one of {', '.join(choices)}")
-        return value
-    try:
-        if base is bool:
-            if isinstance(value, str):
-                return value.strip().lower() in {"1", "true", "yes", "on"}
-            return bool(value)
-        if base is int:
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError(value)
-            return check_bounds(key, int(value), where)
-        if base is float:
-            return check_bounds(key, float(value), where)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where}: {key} must be a number, not {value!r}") from None
-    return str(value)
+    meta = OPTIONS[key].metadata
+    bounds = (meta.get("min"), meta.get("max"))
+    return coerce_value(key, value, where, base=base, choices=choices, bounds=bounds)
 
 
 SOURCE_NAMES = ("web", "library")
@@ -318,21 +294,7 @@ def library_folders(settings: Settings) -> list[Path]:
 def bounds_problem(key: str, value: float) -> str | None:
     """Why ``value`` is out of setting ``key``'s range (``opt(min=, max=)``), or None."""
     meta = OPTIONS[key].metadata
-    low, high = meta.get("min"), meta.get("max")
-    if value != value:  # NaN
-        return "must be a number"
-    if low is not None and value < low:
-        return f"must be at least {low:g}, not {value:g}"
-    if high is not None and value > high:
-        return f"must be at most {high:g}, not {value:g}"
-    return None
-
-
-def check_bounds(key: str, value: Any, where: str) -> Any:
-    problem = bounds_problem(key, value)
-    if problem is not None:
-        raise ConfigError(f"{where}: {key} {problem}")
-    return value
+    return out_of_bounds(value, meta.get("min"), meta.get("max"))
 
 
 def load_file(path: Path) -> dict[str, Any]:

@@ -201,6 +201,12 @@ def _corrupt(exc: sqlite3.Error) -> bool:
     return "not a database" in text or "malformed" in text or "corrupt" in text
 
 
+def _hopeless(exc: sqlite3.Error) -> bool:
+    """A full disk or a read-only or failing one: waiting will not help (only a lock may)."""
+    text = str(exc).lower()
+    return "disk is full" in text or "readonly" in text or "disk i/o" in text
+
+
 def _open(path: Path, marker_table: str, migrations: Sequence[Migration]) -> sqlite3.Connection:
     # Another process may hold the lock while it creates the file: that is contention, not
     # damage, so wait and retry instead of setting a good file aside.
@@ -214,7 +220,7 @@ def _open(path: Path, marker_table: str, migrations: Sequence[Migration]) -> sql
         except sqlite3.OperationalError as exc:
             if conn is not None:
                 conn.close()
-            if _corrupt(exc) or time.monotonic() > deadline:
+            if _corrupt(exc) or _hopeless(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
         except BaseException:

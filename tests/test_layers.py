@@ -14,8 +14,8 @@ PKG = Path(__file__).parent.parent / "qwq_edge"
 # A module may import only modules of the same or a lower rank.
 RANK = {
     # plain data and settings
-    "qwq_edge": 0, "events": 0, "errors": 0, "paths": 0, "settings": 0, "sqlite": 0,
-    "jsonfix": 0, "text": 0,
+    "qwq_edge": 0, "events": 0, "errors": 0, "paths": 0, "settings": 0, "settings_parse": 0,
+    "sqlite": 0, "jsonfix": 0, "text": 0,
     # backends and stores
     "models": 1, "engine": 1, "search": 1, "store": 1, "library": 1, "reading": 1,
     # the loop

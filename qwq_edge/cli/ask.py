@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from qwq_edge.cli.common import EXIT_INTERRUPTED, add_run_options, fail, run_overrides
 from qwq_edge.errors import QwqEdgeError
+from qwq_edge.text import printable
 
 if TYPE_CHECKING:
     from qwq_edge.agent.loop import Agent
     from qwq_edge.engine.thread import EngineThread
     from qwq_edge.events import Event
     from qwq_edge.settings import Settings
+    from qwq_edge.store.journal import Journal
     from qwq_edge.store.recorder import Recorder
     from qwq_edge.store.snapshots import Snapshots
 
@@ -23,8 +25,20 @@ if TYPE_CHECKING:
 @dataclass
 class Prepared:
     agent: Agent
-    recorder: Recorder
+    recorder: Recorder | None  # None: the journal cannot be opened (a full disk)
     snapshots: Snapshots | None
+    said: set[str] = field(default_factory=set)  # storage problems already told
+
+    def tell_problems(self) -> None:
+        """A log or cache the disk refused: one sentence each, once (the answer stands)."""
+        from qwq_edge import runtime
+        from qwq_edge.engine import native_log
+
+        web = runtime.web_part(self.agent.provider)
+        for note in (native_log.problem(), web.problem if web is not None else None):
+            if note and note not in self.said:
+                self.said.add(note)
+                print(f"qwq-edge: note: {printable(note)}", file=sys.stderr)
 
 
 def register(sub: Any) -> None:
@@ -83,13 +97,15 @@ def _prepare(args: argparse.Namespace, runner: EngineThread, session: str | None
         raise QwqEdgeError("--from-turn goes with --continue")
     if args.from_turn is not None and args.from_turn < 1:
         raise QwqEdgeError("--from-turn counts turns from 1")
-    journal = runtime.open_journal()
-    runtime.say_notice(journal)
     snapshots = runtime.open_snapshots(settings)
     if args.resume is None:
+        journal = _journal_or_none()
         agent = runner.call(runtime.build_agent, settings)
         runtime.say_notice(agent.provider)  # a corrupt cache set aside, the library
-        return Prepared(agent, runtime.recorder_for(journal, agent.engine), snapshots)
+        recorder = None if journal is None else runtime.recorder_for(journal, agent.engine)
+        return Prepared(agent, recorder, snapshots)
+    journal = runtime.open_journal()  # continuing needs the journal: its failure is the error
+    runtime.say_notice(journal)
     sid = runtime.session_ref(journal, session)
     engine = runner.call(runtime.load_engine, settings)
     done = runner.call(
@@ -98,10 +114,28 @@ def _prepare(args: argparse.Namespace, runner: EngineThread, session: str | None
         )
     )
     for note in done.notes:
-        print(f"qwq-edge: note: {note}", file=sys.stderr)
+        print(f"qwq-edge: note: {printable(note)}", file=sys.stderr)
     agent = done.agent
     runtime.say_notice(agent.provider)
     return Prepared(agent, runtime.recorder_for(journal, engine, agent.session_id), snapshots)
+
+
+def _journal_or_none() -> Journal | None:
+    """The journal for a new question; one that cannot be opened (a full or read-only
+    disk) is one sentence, and the question is answered unrecorded."""
+    import sqlite3
+
+    from qwq_edge import runtime
+
+    try:
+        journal = runtime.open_journal()
+    except (QwqEdgeError, sqlite3.Error, OSError) as exc:
+        print(
+            f"qwq-edge: note: {printable(str(exc))}; this answer is not recorded", file=sys.stderr
+        )
+        return None
+    runtime.say_notice(journal)
+    return journal
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -129,10 +163,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.json:
             render(ErrorEvent(str(exc), kind=exc.kind))
         return fail(str(exc))
+    ready.tell_problems()
     reason = runtime.run_in_foreground(
         runner, ready.agent, question, render,
         recorder=ready.recorder, snapshots=ready.snapshots,
     )  # fmt: skip
+    ready.tell_problems()
     if reason == "cancelled":
         return EXIT_INTERRUPTED
     return 0 if reason == "eos" or reason in LIMITS else 1  # a limit reached is not a failure
@@ -152,11 +188,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
     agent = ready.agent
     info = agent.engine.info
     where = f"{info.n_gpu_layers} layers on GPU" if info.n_gpu_layers else "CPU"
-    print(f"{info.name} ({info.quant}, {where}, {info.n_ctx} ctx). Empty line or Ctrl+D quits.")
+    # The model's name is its file's metadata, and an id may be an old import's: untrusted.
+    print(printable(f"{info.name} ({info.quant}, {where}, {info.n_ctx} ctx)."), end=" ")
+    print("Empty line or Ctrl+D quits.")
     if info.fit:
-        print(f"fit: {info.fit}")
+        print(printable(f"fit: {info.fit}"))
     if args.resume is not None:
-        print(f"continuing session {agent.session_id} (turn {agent.turn} so far)")
+        print(printable(f"continuing session {agent.session_id} (turn {agent.turn} so far)"))
     render = TextRenderer()
     while True:
         try:
@@ -169,6 +207,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         runtime.run_in_foreground(
             runner, agent, question, render, recorder=ready.recorder, snapshots=ready.snapshots
         )
+        ready.tell_problems()
 
 
 def cmd_tui(args: argparse.Namespace) -> int:

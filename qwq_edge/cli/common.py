@@ -8,12 +8,14 @@ import sys
 from typing import Any
 
 from qwq_edge.settings import OPTIONS, bounds_problem, kind_of
+from qwq_edge.text import printable
 
 EXIT_INTERRUPTED = 130
 
 
 def fail(message: str, code: int = 1) -> int:
-    print(f"qwq-edge: {message}", file=sys.stderr)
+    """The one-line failure; a message may quote untrusted text (a bundle's model name)."""
+    print(f"qwq-edge: {printable(message)}", file=sys.stderr)
     return code
 
 

@@ -2,7 +2,9 @@
 folders and Kiwix ZIM archives, plus every web result ever cached) with no model loaded.
 
 Indexing a folder shows a progress bar; Ctrl+C stops it after the batch in hand is
-written, and the next ``add`` or ``reindex`` resumes where it stopped.
+written, and the next ``add`` or ``reindex`` resumes where it stopped (a second Ctrl+C
+stops at once). Names and reasons come from the user's files, so they are printed through
+``printable`` (a folder named with escape codes must not drive the terminal).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qwq_edge.cli.common import EXIT_INTERRUPTED
+from qwq_edge.cli.common import EXIT_INTERRUPTED, fail
+from qwq_edge.errors import QwqEdgeError
+from qwq_edge.text import printable
 
 if TYPE_CHECKING:
     from qwq_edge.library.folders import IndexReport
@@ -54,6 +58,9 @@ def _open() -> Library:
     library = Library(paths().library)
     if library.notice:
         print(f"qwq-edge: note: {library.notice}", file=sys.stderr)
+    library.waiting = lambda: print(
+        "qwq-edge: another qwq-edge is writing the library; waiting for it…", file=sys.stderr
+    )
     cache = open_cache()
     sync_cache(library, cache)  # every web result ever fetched is part of the library
     cache.close()
@@ -61,13 +68,21 @@ def _open() -> Library:
 
 
 def cmd_library(args: argparse.Namespace) -> int:
+    try:
+        return _library(args)
+    except QwqEdgeError as exc:  # its sentence may quote a file's or a source's name
+        return fail(printable(str(exc)))
+
+
+def _library(args: argparse.Namespace) -> int:
     library = _open()
     try:
         if args.action == "add":
             return _add(library, args.path, args.name)
         if args.action == "rm":
             n = library.remove_source(args.name)
-            print(f"removed {args.name!r} from the library ({n} documents; files untouched)")
+            name = printable(repr(args.name))
+            print(f"removed {name} from the library ({n} documents; files untouched)")
             return 0
         if args.action == "reindex":
             return _reindex(library, args.name)
@@ -114,7 +129,9 @@ def _index(library: Library, name: str, root: Path) -> int:
     from qwq_edge.runtime.library import add_source
 
     stop = threading.Event()
-    bar = tqdm(total=0, unit=" files", desc=name, file=sys.stderr, disable=None, leave=False)
+    bar = tqdm(
+        total=0, unit=" files", desc=printable(name), file=sys.stderr, disable=None, leave=False
+    )
 
     def progress(done: int, total: int) -> None:
         bar.total = total
@@ -122,6 +139,8 @@ def _index(library: Library, name: str, root: Path) -> int:
         bar.refresh()
 
     def interrupt(signum: int, frame: object) -> None:
+        if stop.is_set():  # a second Ctrl+C: something does not heed the first, so stop now
+            raise KeyboardInterrupt
         stop.set()  # the batch in hand is written; the next run resumes after it
 
     previous = signal.signal(signal.SIGINT, interrupt)
@@ -148,15 +167,21 @@ def _index(library: Library, name: str, root: Path) -> int:
 def _say(name: str, r: IndexReport) -> None:
     done = "stopped; run `qwq-edge library reindex` to go on" if r.stopped else "indexed"
     print(
-        f"{name}: {done} — {r.added} new, {r.updated} changed, {r.unchanged} unchanged, "
-        f"{r.removed} removed, {r.passages:,} passages written in {r.seconds:.1f} s"
+        f"{printable(name)}: {done} — {r.added} new, {r.updated} changed, {r.unchanged} "
+        f"unchanged, {r.removed} removed, {r.passages:,} passages written in {r.seconds:.1f} s"
     )
-    if r.failed:
-        print(f"{len(r.failed)} files could not be read (they are retried next time):")
-        for rel, why in r.failed[:10]:
-            print(f"  {rel}: {why}")
-        if len(r.failed) > 10:
-            print(f"  … and {len(r.failed) - 10} more")
+    _files(f"{len(r.failed)} files could not be read (they are retried next time):", r.failed)
+    _files(f"{len(r.notes)} files were cut or skipped:", r.notes)
+
+
+def _files(heading: str, rows: list[tuple[str, str]]) -> None:
+    if not rows:
+        return
+    print(heading)
+    for rel, why in rows[:10]:
+        print(f"  {printable(rel)}: {printable(why)}")
+    if len(rows) > 10:
+        print(f"  … and {len(rows) - 10} more")
 
 
 def _list(library: Library) -> None:
@@ -170,7 +195,7 @@ def _list(library: Library) -> None:
     print(f"{'NAME':<20} {'KIND':<7} {'DOCUMENTS':>10} {'PASSAGES':>10} {'SIZE':>9}  INDEXED")
     for s in sources:
         print(
-            f"{s.name[:20]:<20} {s.kind:<7} {s.documents:>10,} "
+            f"{printable(s.name)[:20]:<20} {s.kind:<7} {s.documents:>10,} "
             f"{'-' if s.kind == 'zim' else format(s.passages, ','):>10} "
             f"{_size(s.bytes):>9}  {_when(s)}"
         )
@@ -227,18 +252,20 @@ def _embed(library: Library, *, quiet: bool = False) -> int:
 
 def _search(query: str, limit: int, as_json: bool, mode: str | None) -> int:
     from qwq_edge import runtime
-    from qwq_edge.text import printable
 
     overrides = {"library_mode": mode} if mode else None
     settings = runtime.load_settings(overrides)
     provider = runtime.open_library(settings=settings)
     for note in provider.notes:
-        print(f"qwq-edge: note: {note}", file=sys.stderr)
+        print(f"qwq-edge: note: {printable(note)}", file=sys.stderr)
+    told = len(provider.notes)
     try:
         usable = provider.unavailable() is None
         hits = provider.search(query, max_results=limit).hits if usable else ()
     finally:
         provider.close()
+    for note in provider.notes[told:]:  # a part that failed while searching (a damaged ZIM)
+        print(f"qwq-edge: note: {printable(note)}", file=sys.stderr)
     if not hits:
         print("no passages match", file=sys.stderr if as_json else sys.stdout)
         return 0

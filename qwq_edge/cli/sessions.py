@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qwq_edge.errors import QwqEdgeError
+from qwq_edge.text import printable
 
 if TYPE_CHECKING:
     from qwq_edge.events import PageOpened, ToolResult
@@ -101,20 +102,19 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         rows = journal.sessions(limit=args.limit, search=args.search)
         if not rows:
             print('no sessions yet: `qwq-edge ask "..."` records one')
-        for row in rows:
+        for row in rows:  # every field may have come from a bundle: shown through printable
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.created))
-            title = textwrap.shorten(row.title, 60)
+            title = textwrap.shorten(printable(row.title), 60)
             branch = f"  (branch of {row.parent}, turn {row.parent_turn})" if row.parent else ""
-            print(
-                f"{row.id}  {when}  {row.searches:>2} searches  {row.status:<11}  {title}{branch}"
-            )
+            line = f"{row.id}  {when}  {row.searches:>2} searches  {row.status:<11}  {title}"
+            print(printable(line + branch))
         return 0
     session_id = journal.resolve(args.id) if action != "import" else ""
     if action == "show":
         return _show(journal, session_id, args.source)
     if action == "delete":
         journal.delete(session_id)
-        print(f"deleted {session_id}")
+        print(f"deleted {printable(session_id)}")
         return 0
     if action == "export":
         return _export(journal, session_id, args.to, args.file)
@@ -125,6 +125,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     new_id = import_bundle(journal, args.file, cache)
     kept = (ToolResult, PageOpened)
     _index_pack(cache, [e for e in journal.events(new_id) if isinstance(e, kept)])
+    new_id = printable(new_id)
     print(f"imported {new_id}: `qwq-edge replay {new_id}` plays it back")
     return 0
 
@@ -137,7 +138,7 @@ def _show(journal: Journal, session_id: str, source: int | None) -> int:
     events = list(journal.events(session_id))
     if source is None:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.created))
-        print(f"{row.id} · {when} · {row.model} ({row.quant}) · {row.status}")
+        print(printable(f"{row.id} · {when} · {row.model} ({row.quant}) · {row.status}"))
         render = TextRenderer(echo_questions=True, stats=False)
         for e in events:
             render(e)
@@ -163,7 +164,7 @@ def _print_source(src: Any, content: str, query: str) -> None:
         fetched = time.strftime("%Y-%m-%d %H:%M", time.localtime(src.fetched_at))
         print(f"    fetched {fetched} ({_age(src.fetched_at)}) for the query {query!r}")
     if src.cache_key:
-        print(f"    cache key {src.cache_key}")
+        print(f"    cache key {printable(src.cache_key)}")
     width = min(100, shutil.get_terminal_size().columns)
     print()
     print(textwrap.fill(content, width=width, initial_indent="    ", subsequent_indent="    "))
@@ -229,12 +230,12 @@ def _rerun(journal: Journal, session_id: str, events: list[Any], model: str | No
                 f"the recorded model {start.model} is not on this machine; pass --model PATH"
             )
         path = found[0]
-    print(f"re-running {session_id} with {path.name}, no network …", file=sys.stderr)
+    print(printable(f"re-running {session_id} with {path.name}, no network …"), file=sys.stderr)
     engine = runtime.load_engine(settings, path=path)
     results = runtime.rerun_session(events, engine, runtime.offline_provider(_cache()))
     same = all(r.identical for r in results)
     for i, r in enumerate(results, 1):
-        print(f"\nturn {i}: {r.question}")
+        print(f"\nturn {i}: {printable(r.question)}")
         if model:
             _side_by_side(f"recorded ({start.model})", r.recorded, r.recorded_sources,
                           f"re-run ({path.name})", r.rerun, r.rerun_sources)  # fmt: skip
@@ -251,17 +252,18 @@ def _rerun(journal: Journal, session_id: str, events: list[Any], model: str | No
 def _rerun_on_server(settings: Any, session_id: str, events: list[Any], recorded: str) -> int:
     from qwq_edge import runtime
 
-    engine = runtime.load_engine(settings, on_wait=lambda s: print(s, file=sys.stderr))
+    engine = runtime.load_engine(settings, on_wait=lambda s: print(printable(s), file=sys.stderr))
     serving = Path(engine.info.path).name
     if serving != recorded:  # the model identity check, before anything runs
-        print(f"qwq-edge: note: the server runs {serving}, but {session_id} was recorded with "
-              f"{recorded}; the answers will differ", file=sys.stderr)  # fmt: skip
-    print(f"re-running {session_id} on {engine.info.fit.removeprefix('model on ')} …",
+        print(printable(f"qwq-edge: note: the server runs {serving}, but {session_id} was "
+                        f"recorded with {recorded}; the answers will differ"),
+              file=sys.stderr)  # fmt: skip
+    print(printable(f"re-running {session_id} on {engine.info.fit.removeprefix('model on ')} …"),
           file=sys.stderr)  # fmt: skip
     results = runtime.rerun_session(events, engine, runtime.offline_provider(_cache()))
     same = all(r.identical for r in results)
     for i, r in enumerate(results, 1):
-        print(f"\nturn {i}: {r.question}")
+        print(f"\nturn {i}: {printable(r.question)}")
         print("  identical answer" if r.identical else "  the answer DIFFERS")
     print("\nidentical to the recording" if same else "\nnot identical to the recording")
     engine.close()
@@ -282,7 +284,7 @@ def _side_by_side(a_title: str, a: str, a_src: Any, b_title: str, b: str, b_src:
     for i in range(max(len(left), len(right))):
         lcol = left[i] if i < len(left) else ""
         rcol = right[i] if i < len(right) else ""
-        print(f"{lcol:<{width}} | {rcol}")
+        print(printable(f"{lcol:<{width}} | {rcol}"))
 
 
 def cmd_cache(args: argparse.Namespace) -> int:

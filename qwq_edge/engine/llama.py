@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import logging
-import os
 import re
 import threading
 import time
@@ -25,10 +24,10 @@ from qwq_edge.engine.base import Generation, ModelInfo, untrusted_tokens
 from qwq_edge.engine.grammar_sampler import LazyGrammarSampler
 from qwq_edge.engine.speculative import PromptLookup
 from qwq_edge.engine.stops import Scanner, StopRules
-from qwq_edge.errors import GrammarError, ModelLoadError
+from qwq_edge.errors import ConfigError, GrammarError, ModelLoadError
 from qwq_edge.models import ModelFile, Plan
 from qwq_edge.models.fit import ModelShape
-from qwq_edge.models.hardware import can_offload, default_threads
+from qwq_edge.models.hardware import can_offload, cpu_count, default_threads
 from qwq_edge.settings import Sampling
 
 _KV_TYPE_IDS = {"f16": 1, "q8_0": 8, "q4_0": 2}  # GGML_TYPE_*
@@ -54,20 +53,23 @@ class LlamaEngine:
         import llama_cpp
         from llama_cpp._internals import LlamaBatch
 
+        n_threads = threads or default_threads()
+        if not 1 <= n_threads <= cpu_count():  # 100000 threads: std::bad_alloc, SIGABRT
+            raise ConfigError(
+                f"threads must be 1 to {cpu_count()} (this machine's CPUs), not {n_threads}"
+            )
         if log_path is not None:
             native_log.route_to(log_path)
         if plan.kv_type != "f16" and not plan.flash_attn:
             raise ModelLoadError(f"kv_type {plan.kv_type} needs flash_attn = true (llama.cpp rule)")
         n_ctx = plan.n_ctx
-        n_threads = threads or default_threads()
         kv_id = _KV_TYPE_IDS[plan.kv_type]
-        sink = native_log.log_file()
         try:
             # verbose=True: with False, llama-cpp-python dup2()s fds 1 and 2 to /dev/null while
             # loading, which would blank a TUI drawing from another thread. Native logs go to
             # our file through llama_log_set; Python-level prints are redirected here.
             with (
-                contextlib.redirect_stderr(sink or open(os.devnull, "w")),
+                contextlib.redirect_stderr(native_log.stderr_sink()),
                 load_progress.reporting(progress),
             ):
                 self._llm = llama_cpp.Llama(

@@ -11,6 +11,10 @@ resume and token-level injection defense all stay ours.
   request (the grammar cannot be resumed mid-way).
 - Untrusted text is tokenized with ``parse_special: false`` after splitting the model's
   user-defined marker strings, the same rule as the local engine, so both give the same ids.
+- Nothing the server says is trusted: every token id is checked against its vocabulary,
+  every count and size is bounded (``server_api.check_*``), each failure one sentence.
+- A request the server does not answer is said after ``NOTE_AFTER`` seconds (``on_wait``)
+  and given up after ``ANSWER_WAIT``; cancel gives it up at once.
 """
 
 from __future__ import annotations
@@ -26,7 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from qwq_edge.engine.base import Generation, ModelInfo, untrusted_tokens
-from qwq_edge.engine.server_api import ServerApi, ServerError
+from qwq_edge.engine.server_api import (
+    CONNECT_TIMEOUT,
+    MAX_TOKEN_ID,
+    ServerApi,
+    ServerError,
+    check_count,
+    check_ids,
+    check_piece,
+    check_seconds,
+)
 from qwq_edge.engine.stops import Scanner, StopRules
 from qwq_edge.errors import GrammarError, QwqEdgeError
 from qwq_edge.settings import Sampling
@@ -34,6 +47,12 @@ from qwq_edge.settings import Sampling
 FIRST_CHUNK = 8  # tokens: the first words show quickly
 CHUNK = 32  # then fewer round trips; a stop marker wastes at most this many server tokens
 POLL = 0.05  # seconds between looks at the cancel event while a request runs
+NOTE_AFTER = 5.0  # seconds without an answer before the user is told (on_wait)
+# The longest one request may go unanswered (the first chunk of a turn includes the prompt's
+# prefill, minutes for a long prompt on a slow server); a setting would be `server_timeout`.
+ANSWER_WAIT = 300.0
+MAX_CTX = 1 << 24  # tokens: larger than any model's context
+MAX_SLOTS = 4096
 # Added tokens of the Qwen family (control and user-defined): which of them this model has,
 # and which are user-defined (matched even with parse_special off), is asked of the server.
 CANDIDATES = (
@@ -55,20 +74,29 @@ class RemoteEngine:
         url: str,
         key: str | None = None,
         *,
-        timeout: float = 600.0,
+        timeout: float | None = None,
         on_wait: Callable[[str], None] | None = None,
     ) -> None:
-        self.api = ServerApi(url, key, timeout)
+        self._timeout = timeout  # None: ANSWER_WAIT
+        self._on_wait = on_wait
+        self.api = ServerApi(url, key, timeout or ANSWER_WAIT)
         self.api.wait_ready(on_wait)
         props = self.api.get("/props")
-        if not isinstance(props, dict) or "default_generation_settings" not in props:
+        gen = props.get("default_generation_settings") if isinstance(props, dict) else None
+        if not isinstance(props, dict) or not isinstance(gen, dict):
             raise ServerError(f"{self.api.shown} is not a llama-server (no /props)")
+        n_ctx = check_count(gen.get("n_ctx"), MAX_CTX)
+        if not n_ctx:
+            raise ServerError(f"{self.api.shown} did not say a usable context size (n_ctx)")
         self.props = props
         models = self.api.get("/v1/models")
         data = models.get("data") if isinstance(models, dict) else None
-        meta: dict[str, Any] = (data[0].get("meta") or {}) if data else {}
+        first = data[0] if isinstance(data, list) and data else None
+        meta = first.get("meta") if isinstance(first, dict) else None
+        meta = meta if isinstance(meta, dict) else {}
+        self.n_vocab = check_count(meta.get("n_vocab"), MAX_TOKEN_ID)  # 0: not said
         self.slot = -1
-        self.slots = int(props.get("total_slots") or 1)
+        self.slots = check_count(props.get("total_slots"), MAX_SLOTS) or 1
         self.last_timings: dict[str, Any] = {}
         self._pieces: dict[int, bytes] = {}
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qwq-edge-server")
@@ -90,20 +118,19 @@ class RemoteEngine:
             + (eos if len(eos) == 1 else [])
         )
         path = str(props.get("model_path") or "")
-        gen = props["default_generation_settings"]
         template = str(props.get("chat_template") or "")
         self._info = ModelInfo(
             path=path,
             name=Path(str(props.get("model_alias") or path)).stem or "model",
             architecture="",
             quant=str(props.get("model_ftype") or ""),
-            file_size=int(meta.get("size") or 0),
-            n_ctx=int(gen.get("n_ctx") or 0),
-            n_ctx_train=int(meta.get("n_ctx_train") or 0),
+            file_size=check_count(meta.get("size"), 1 << 50),
+            n_ctx=n_ctx,
+            n_ctx_train=check_count(meta.get("n_ctx_train"), MAX_CTX),
             n_layers=0,
             n_gpu_layers=0,
             gpu_offload=False,
-            n_vocab=int(meta.get("n_vocab") or 0),
+            n_vocab=self.n_vocab,
             reasoning="</think>" in self._special_text or "<think>" in template,
             fit=f"model on {self.api.shown}",
             build=str(props.get("build_info") or ""),
@@ -135,11 +162,11 @@ class RemoteEngine:
 
     def validate_grammar(self, gbnf: str) -> None:
         try:
-            self.api.post(
-                "/completion",
+            self._wait_for(
                 # One token: the server parses the grammar only when it builds a sampler.
                 {"prompt": [next(iter(self._eog), 0)], "n_predict": 1, "grammar": gbnf,
                  "cache_prompt": False},
+                None,
             )  # fmt: skip
         except ServerError as exc:
             if exc.kind == "grammar":
@@ -197,14 +224,17 @@ class RemoteEngine:
             if data is None:
                 result.stop = "cancelled"
                 break
-            timings = data.get("timings") or {}
+            timings = data.get("timings")
+            timings = timings if isinstance(timings, dict) else {}
             self.last_timings = timings
             if part == 0:
-                stats.tokens_evaluated = int(timings.get("prompt_n") or 0)
-                stats.tokens_reused = int(timings.get("cache_n") or 0)
-                stats.prompt_seconds = float(timings.get("prompt_ms") or 0.0) / 1000
+                stats.tokens_evaluated = check_count(timings.get("prompt_n"), len(prompt))
+                stats.tokens_reused = check_count(timings.get("cache_n"), len(prompt))
+                stats.prompt_seconds = check_seconds(timings.get("prompt_ms"))
             part += 1
-            ids = [int(t) for t in data.get("tokens") or []]
+            # At most what was asked for, plus the EOS the server may count past it.
+            ids = check_ids(data["tokens"] or [], self.n_vocab, self.api.shown,
+                            body["n_predict"] + 1)  # fmt: skip
             if data.get("stop_type") == "eos" and (not ids or ids[-1] not in self._eog):
                 ids.append(next(iter(self._eog)))  # ended by EOS: the loop needs to see it
             self._learn(ids)
@@ -249,9 +279,25 @@ class RemoteEngine:
     def _complete(
         self, body: dict[str, Any], cancel: threading.Event | None
     ) -> dict[str, Any] | None:
-        """One request, given up (None) as soon as ``cancel`` is set; the server finishes
-        that chunk on its own, at most ``CHUNK`` tokens."""
-        future: Future[Any] = self._pool.submit(self.api.post, "/completion", body)
+        """One chunk's request, given up (None) as soon as ``cancel`` is set; the server
+        finishes that chunk on its own, at most ``CHUNK`` tokens."""
+        data = self._wait_for(body, cancel)
+        if data is None:
+            return None
+        if not isinstance(data, dict) or "tokens" not in data:
+            raise ServerError(f"{self.api.shown} is not a llama-server (no tokens returned)")
+        slot = data.get("id_slot")
+        if self.slot < 0 and isinstance(slot, int) and 0 <= slot < self.slots:
+            self.slot = slot  # pinned: the next request finds this prefix cached
+        return data
+
+    def _wait_for(self, body: dict[str, Any], cancel: threading.Event | None) -> Any:
+        """``/completion``'s answer (None when ``cancel`` was set). Unanswered after
+        ``NOTE_AFTER`` seconds, it is said (``on_wait``); after ``ANSWER_WAIT``, given up."""
+        wait = self._timeout or ANSWER_WAIT
+        future: Future[Any] = self._pool.submit(self.api.post, "/completion", body, wait)
+        t0 = time.monotonic()
+        said = False
         while True:
             try:
                 data = future.result(timeout=POLL)
@@ -259,10 +305,20 @@ class RemoteEngine:
             except Waiting:
                 if cancel is not None and cancel.is_set():
                     return None
-        if not isinstance(data, dict) or "tokens" not in data:
-            raise ServerError(f"{self.api.shown} is not a llama-server (no tokens returned)")
-        if self.slot < 0 and isinstance(data.get("id_slot"), int):
-            self.slot = data["id_slot"]  # pinned: the next request finds this prefix cached
+                waited = time.monotonic() - t0
+                if not said and waited >= NOTE_AFTER:
+                    said = True
+                    if self._on_wait is not None:
+                        self._on_wait(
+                            f"the llama-server at {self.api.shown} has not answered for "
+                            f"{NOTE_AFTER:g} s (a long prompt, or a stuck server); waiting up "
+                            f"to {wait:g} s"
+                        )
+                if waited > wait + CONNECT_TIMEOUT + 1:  # its own timeout did not fire
+                    raise ServerError(
+                        f"the llama-server at {self.api.shown} did not answer within {wait:g} s",
+                        "timeout",
+                    ) from None
         return data
 
     def _tokenize_raw(self, text: str, *, special: bool, bos: bool = False) -> list[int]:
@@ -271,7 +327,12 @@ class RemoteEngine:
         data = self.api.post(
             "/tokenize", {"content": text, "add_special": bos, "parse_special": special}
         )
-        return [int(t) for t in data.get("tokens", [])]
+        if not isinstance(data, dict):
+            raise ServerError(f"{self.api.shown} is not a llama-server (bad /tokenize answer)")
+        # A token holds at least one byte of the text, but for what the tokenizer adds
+        # (BOS, EOS, SentencePiece's leading space).
+        most = len(text.encode("utf-8", "replace")) + 4
+        return check_ids(data.get("tokens", []), self.n_vocab, self.api.shown, most)
 
     def _learn(self, tokens: Sequence[int]) -> None:
         """Fetch the byte pieces of ids not seen yet (``/tokenize`` given the ids themselves)."""
@@ -279,7 +340,10 @@ class RemoteEngine:
         if not missing:
             return
         data = self.api.post("/tokenize", {"content": missing, "with_pieces": True})
-        for item in data.get("tokens", []):
-            piece = item.get("piece", "")
-            raw = piece.encode() if isinstance(piece, str) else bytes(piece)
-            self._pieces[int(item["id"])] = raw
+        items = data.get("tokens") if isinstance(data, dict) else None
+        if not isinstance(items, list) or len(items) > len(missing):
+            raise ServerError(f"{self.api.shown} is not a llama-server (bad /tokenize pieces)")
+        asked = set(missing)
+        for item in items:
+            tid, raw = check_piece(item, asked, self.api.shown)
+            self._pieces[tid] = raw

@@ -1,18 +1,27 @@
 """Talking to a llama-server (docs/architecture.md, "A model on a server"): one HTTP session,
 the server's answers as JSON, and every way it can fail as one sentence.
 
-The API key goes in the ``Authorization`` header and nowhere else: never into an error, a
-log line or anything recorded. The server's URL is shown with credentials redacted.
+The API key goes in the ``Authorization`` header as a Bearer token and nowhere else: never
+into an error, a log line or anything recorded; nothing else (a ``.netrc``) may replace it. A
+``user:password`` in the URL is sent as Basic auth, and refused beside a key (both need the
+one ``Authorization`` header). The server's URL is shown with credentials redacted.
+
+Nothing a server says is trusted to be small: a body is read up to ``MAX_BODY``, and the
+``check_*`` helpers bound every id, count and size taken from an answer, each failure one
+sentence.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+from requests.auth import AuthBase
 
 from qwq_edge.errors import ErrorKind, QwqEdgeError
 from qwq_edge.settings import redact_url
@@ -20,6 +29,10 @@ from qwq_edge.settings import redact_url
 READY_WAIT = 600.0  # seconds to wait for a server that is still loading its model
 CONNECT_TIMEOUT = 5.0
 QUICK = 15.0  # seconds for a GET (health, props): a server that is up answers at once
+MAX_BODY = 32 << 20  # bytes: the largest answer read (a /completion echoes its prompt)
+MAX_PIECE = 1024  # bytes in one token's piece (the longest in real vocabularies: ~256)
+MAX_TOKEN_ID = 2**31 - 1  # llama.cpp's ids are int32, and so is what the journal keeps
+BODY_CHUNK = 64 << 10
 
 
 class ServerError(QwqEdgeError):
@@ -38,15 +51,29 @@ class ServerApi:
         self.url = url.rstrip("/")
         self.shown = redact_url(self.url)
         self.timeout = timeout
-        self._key = key
+        self._key = key or None
         self._local = threading.local()
+        try:
+            parts = urlsplit(self.url)
+            login, self._password = bool(parts.username or parts.password), parts.password
+        except ValueError:
+            login, self._password = False, None  # not a URL: the first request says so
+        if login and self._key:
+            raise ServerError(
+                f"the server URL {self.shown} carries a user:password and a server key is set "
+                "too, and both would need the one Authorization header: keep the key "
+                "(--server-key or QWQ_EDGE_SERVER_KEY) or the user:password, not both",
+                "config",
+            )
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
             if self._key:
-                session.headers["Authorization"] = f"Bearer {self._key}"
+                # As the session's auth, not a header: requests would replace a header with
+                # Basic auth from the URL or from ~/.netrc.
+                session.auth = _Bearer(self._key)
         return session
 
     def get(self, path: str) -> Any:
@@ -67,9 +94,25 @@ class ServerApi:
         try:
             r = self._session().request(
                 method, self.url + path, json=body,
-                timeout=(CONNECT_TIMEOUT, timeout or self.timeout),
+                timeout=(CONNECT_TIMEOUT, timeout or self.timeout), stream=True,
             )  # fmt: skip
+            try:
+                r._content = self._read(r, path)
+            finally:
+                r.close()
+        except ServerError:
+            raise
+        except requests.exceptions.ChunkedEncodingError:
+            raise ServerError(
+                f"the connection to the llama-server at {where} dropped", "network"
+            ) from None
         except requests.ConnectionError as exc:
+            if "Read timed out" in str(exc):  # mid-body: requests says ConnectionError
+                raise ServerError(
+                    f"the llama-server at {where} did not answer within "
+                    f"{timeout or self.timeout:g} s",
+                    "timeout",
+                ) from None
             if "Read" in type(exc).__name__ or "RemoteDisconnected" in str(exc):
                 raise ServerError(
                     f"the connection to the llama-server at {where} dropped", "network"
@@ -86,6 +129,18 @@ class ServerApi:
         except requests.RequestException:
             raise ServerError(f"the request to the llama-server at {where} failed") from None
         return self._data(r, path)
+
+    def _read(self, r: requests.Response, path: str) -> bytes:
+        """The body, refused past ``MAX_BODY`` whatever the server says its length is."""
+        body = bytearray()
+        for chunk in r.iter_content(BODY_CHUNK):
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise ServerError(
+                    f"{self.shown} sent more than {MAX_BODY >> 20} MiB in answer to {path}; "
+                    "that is not a llama-server's answer"
+                )
+        return bytes(body)
 
     def _data(self, r: requests.Response, path: str) -> Any:
         where = self.shown
@@ -105,8 +160,9 @@ class ServerApi:
         if r.status_code < 400:
             return data
         message = _message(data)
-        if self._key:
-            message = message.replace(self._key, "***")
+        for secret in (self._key, self._password):
+            if secret:
+                message = message.replace(secret, "***")
         if r.status_code == 401:
             raise ServerError(
                 f"the llama-server at {where} refused the API key (--server-key or "
@@ -145,6 +201,78 @@ class ServerApi:
                 on_wait(f"the llama-server at {self.shown} is loading its model; waiting")
             said = True
             time.sleep(0.5)
+
+
+class _Bearer(AuthBase):
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = f"Bearer {self._key}"
+        return r
+
+
+def check_ids(value: Any, n_vocab: int, shown: str, most: int) -> list[int]:
+    """Token ids from a server's answer: a list of at most ``most`` ints, each inside the
+    vocabulary (``n_vocab`` ids; 0 when the server did not say: int32 then)."""
+    if not isinstance(value, list):
+        raise ServerError(f"{shown} is not a llama-server (its token ids are not a list)")
+    if len(value) > most:
+        raise ServerError(
+            f"the llama-server at {shown} returned {len(value):,} tokens where at most "
+            f"{most:,} can come; its answer was not used"
+        )
+    limit = n_vocab if n_vocab > 0 else MAX_TOKEN_ID + 1
+    for t in value:
+        if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < limit:
+            what = repr(t) if len(repr(t)) <= 24 else repr(t)[:21] + "..."
+            size = f"its vocabulary of {n_vocab:,} tokens" if n_vocab > 0 else "the int32 range"
+            raise ServerError(
+                f"the llama-server at {shown} returned token id {what}, outside {size}; "
+                "its answer was not used"
+            )
+    return list(value)
+
+
+def check_piece(item: Any, asked: Collection[int], shown: str) -> tuple[int, bytes]:
+    """One ``{id, piece}`` of ``/tokenize`` with ``with_pieces``: an id that was asked for,
+    and a piece (text, or a list of byte values) of at most ``MAX_PIECE`` bytes."""
+    tid = item.get("id") if isinstance(item, dict) else None
+    if isinstance(tid, bool) or not isinstance(tid, int) or tid not in asked:
+        raise ServerError(
+            f"the llama-server at {shown} returned a piece for a token id it was not asked for"
+        )
+    piece = item.get("piece")
+    raw: bytes | None = None
+    if isinstance(piece, str) and len(piece) <= MAX_PIECE:
+        raw = piece.encode("utf-8", "replace")
+    elif (
+        isinstance(piece, list)
+        and len(piece) <= MAX_PIECE
+        and all(isinstance(b, int) and not isinstance(b, bool) and 0 <= b < 256 for b in piece)
+    ):
+        raw = bytes(piece)
+    if raw is None or len(raw) > MAX_PIECE:
+        raise ServerError(
+            f"the llama-server at {shown} returned a piece for token {tid} that is not text "
+            f"or bytes of at most {MAX_PIECE:,}; its answer was not used"
+        )
+    return tid, raw
+
+
+def check_count(value: Any, most: int) -> int:
+    """A count from a server's answer (timings, sizes, slots): an int in 0..``most``, else 0."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+        return 0
+    return value
+
+
+def check_seconds(value: Any) -> float:
+    """Milliseconds from a server's timings, as seconds: finite and not negative, else 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
+    ms = float(value)
+    return ms / 1000 if math.isfinite(ms) and 0 <= ms < 1e12 else 0.0
 
 
 def _message(data: Any) -> str:

@@ -3,7 +3,7 @@ cached, and ``sync_cache`` catches up on entries that arrived another way (a sea
 a bundle imported, a cache written before the library existed).
 
 A cache entry is one library document (keyed by the cache key, so a refreshed entry
-replaces its passages); each of its hits is a passage that cites the hit's own URL.
+replaces its passages); each of its hits becomes passages that cite the hit's own URL.
 """
 
 from __future__ import annotations
@@ -14,28 +14,26 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from qwq_edge.events import Origin, PageOpened, ToolResult
 from qwq_edge.library.index import Document, Library
 from qwq_edge.library.pages import keep_page, stored_page
-from qwq_edge.library.passages import Passage
+from qwq_edge.library.passages import MAX_PASSAGES, Passage, passages, text_blocks
 from qwq_edge.search.base import SearchResponse
 from qwq_edge.search.cache import SearchCache
 
 SOURCE = "web results"  # the library source that holds cached web results
 BATCH = 200
+# A hit's content is cut into passages like any document (one huge passage would make
+# every search that matches it slow: issue 28), and what a page can add is bounded.
+MAX_HIT_CHARS = 2_000_000
 
 
 def _document(
     key: str, query: str, hits: Sequence[Mapping[str, object]], when: float, origin: Origin
 ) -> Document:
-    passages = [
-        Passage(
-            str(h.get("title") or h["url"]),
-            "",
-            " ".join(str(h.get("content") or "").split()),
-            str(h["url"]),
-        )
-        for h in hits
-        if h.get("url") and h.get("content")
-    ]
-    return Document(key, f"cache:{key}", query, origin, passages, mtime=when)
+    parts: list[Passage] = []
+    for h in hits:
+        if h.get("url") and h.get("content"):
+            text = str(h["content"])[:MAX_HIT_CHARS]
+            parts += passages(str(h.get("title") or h["url"]), str(h["url"]), text_blocks(text))
+    return Document(key, f"cache:{key}", query, origin, parts[:MAX_PASSAGES], mtime=when)
 
 
 def index_response(library: Library, response: SearchResponse, origin: Origin = "cache") -> int:

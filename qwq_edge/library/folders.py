@@ -12,17 +12,26 @@ A run has three steps:
 
 Stopping: the caller sets ``stop`` (the CLI's Ctrl+C handler, the TUI's cancel). The run
 writes the documents already read and returns with ``stopped=True``; it does not read on to
-fill the batch, so stopping is prompt. A ``KeyboardInterrupt`` that arrives anyway (no
-handler installed) also writes what was read and marks the run incomplete, then propagates.
+fill the batch, nor finish the document in hand (the reader checks ``stop`` between PDF
+pages; that document is read again next run), so stopping is prompt. A
+``KeyboardInterrupt`` that arrives anyway (no handler installed, or a second Ctrl+C) also
+writes what was read and marks the run incomplete, then propagates.
 
 A file that cannot be read is listed in ``failed`` with its reason and gets no document,
 so it is retried next run; the run goes on with the others. If it had a document from an
 earlier run, that is dropped: the file changed, so its old text is no longer what it says.
+A document too long to read whole is cut, and ``notes`` says so.
+
+Links: a symlinked file is read only when its target is inside the folder (resolved and
+checked at the walk, and again when it is read): a link to ``/etc/shadow`` or to another
+user's notes must not pull them into the library and into a model's context. The check is
+repeated at read time because a file can be swapped for a link in between.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -32,7 +41,7 @@ from typing import NamedTuple
 
 from qwq_edge.errors import LibraryError
 from qwq_edge.library.index import Document, Library
-from qwq_edge.library.readers import SUFFIXES, file_uri, read_document
+from qwq_edge.library.readers import SUFFIXES, Stopped, file_uri, read_document
 
 Progress = Callable[[int, int], None]  # (files done, files found)
 # Skipping an unchanged file costs microseconds, so progress is reported every this many
@@ -49,6 +58,7 @@ class IndexReport:
     removed: int = 0  # documents dropped because their file is gone
     passages: int = 0  # passages written in this run
     failed: list[tuple[str, str]] = field(default_factory=list)  # (relative path, reason)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # cut or skipped: (path, why)
     seconds: float = 0.0
     stopped: bool = False  # interrupted: the next run resumes
 
@@ -83,7 +93,7 @@ def index_folder(
     library.add_source(name, "folder", str(root))
     report = IndexReport()
     unlisted: list[str] = []  # folders the walk could not open (relative, with a "/" after)
-    found = _walk(root, report.failed, unlisted)
+    found = _walk(root, report.failed, unlisted, report.notes)
     report.seen = total = len(found)
     known = library.known(name)
     pending: list[Document] = []
@@ -109,7 +119,11 @@ def index_folder(
                 if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
                     progress(done, total)
             else:
-                doc = _read(item, report.failed)
+                try:
+                    doc = _read(item, root, report, stop)
+                except Stopped:
+                    report.stopped = True
+                    break
                 if doc is None:
                     if item.key in known:
                         stale.append(item.key)
@@ -141,10 +155,13 @@ def index_folder(
     return report
 
 
-def _walk(root: Path, failed: list[tuple[str, str]], unlisted: list[str]) -> list[_Candidate]:
+def _walk(
+    root: Path, failed: list[tuple[str, str]], unlisted: list[str], notes: list[tuple[str, str]]
+) -> list[_Candidate]:
     """Every document under ``root``, in a stable order. Hidden files and folders are skipped
     (``.git``, ``.venv``, editor state), and so are symlinked folders: following them can
-    loop, or pull a whole other tree into this source. A symlinked file is read."""
+    loop, or pull a whole other tree into this source. A symlinked file is read if it
+    points inside ``root`` (``notes`` names the others)."""
     out: list[_Candidate] = []
     stack = [""]  # relative folder paths, "" for the root
     while stack:
@@ -171,6 +188,9 @@ def _walk(root: Path, failed: list[tuple[str, str]], unlisted: list[str]) -> lis
                 elif entry.name.lower().endswith(SUFFIXES) and entry.is_file():
                     st = entry.stat()
                     link = entry.is_symlink()
+                    if link and not _inside(Path(entry.path), root):
+                        notes.append((key, OUTSIDE))
+                        continue
                     out.append(_Candidate(key, entry.path, st.st_mtime, st.st_size, link))
             except OSError:
                 continue  # vanished or a dangling link since the listing: not a document now
@@ -178,19 +198,45 @@ def _walk(root: Path, failed: list[tuple[str, str]], unlisted: list[str]) -> lis
     return out
 
 
-def _read(item: _Candidate, failed: list[tuple[str, str]]) -> Document | None:
+OUTSIDE = "a link to a file outside the folder, not followed"
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Whether the link ``path`` leads to a file inside ``root`` (itself resolved)."""
+    try:
+        return path.resolve(strict=True).is_relative_to(root)
+    except (OSError, RuntimeError):  # dangling, or a loop of links
+        return False
+
+
+def _read(
+    item: _Candidate, root: Path, report: IndexReport, stop: threading.Event | None
+) -> Document | None:
     path = Path(item.path)
+    # Again at read time: the file may have been swapped for a link since the walk. A path
+    # that was no link is opened with O_NOFOLLOW, so it cannot become one in between.
+    try:
+        link = stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        link = False  # vanished: the reader says so
+    if link and not _inside(path, root):
+        report.notes.append((item.key, OUTSIDE))
+        return None
     # The root is resolved and the walk never enters a symlinked folder, so only a symlinked
     # file needs resolving (``resolve`` is an lstat per path component: too slow for 100k).
-    uri = file_uri(path) if item.link else path.as_uri()
+    uri = file_uri(path) if link else path.as_uri()
+    notes: list[str] = []
     try:
-        title, parts = read_document(path, uri=uri)
+        title, parts = read_document(path, uri=uri, stop=stop, notes=notes, follow=link)
     except LibraryError as exc:
-        failed.append((item.key, _strip_path(str(exc), path)))
+        report.failed.append((item.key, _strip_path(str(exc), path)))
         return None
+    except Stopped:
+        raise
     except Exception as exc:  # a reader bug on one odd file must not end a 100k-file run
-        failed.append((item.key, f"{type(exc).__name__}: {exc}"))
+        report.failed.append((item.key, f"{type(exc).__name__}: {exc}"))
         return None
+    report.notes += [(item.key, note) for note in notes]
     return Document(
         key=item.key,
         uri=uri,

@@ -1,28 +1,30 @@
 """The library's own SQLite database: registered sources, their documents, and an FTS5 index
 of passages ranked by bm25 with a title boost.
 
-Queries come from a model and read like questions ("what were teasel heads used for"), and
-FTS5 ANDs every term, so such a query would find nothing. ``fts_query`` relaxes it: the
-stopwords go, the remaining terms are ORed, and bm25 ranks passages that match more and
-rarer terms first (docs/architecture.md, "The library").
+Queries are relaxed before they reach FTS5 (``library/query.py``: stopwords dropped, the
+rest ORed). Writes take the database's write lock up front and wait for another qwq-edge
+that holds it, saying so (``waiting``), instead of failing with "database is locked".
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from qwq_edge.errors import LibraryError
 from qwq_edge.events import Origin, SearchHit
+from qwq_edge.library.locking import begin_write
 from qwq_edge.library.passages import SEP, Passage
-from qwq_edge.sqlite import open_db, transaction
+from qwq_edge.library.query import STOPWORDS, fts_query, or_terms, terms
+from qwq_edge.sqlite import open_db
+
+__all__ = ["STOPWORDS", "Document", "Library", "SourceInfo", "fts_query", "terms"]
 
 SourceKind = Literal["folder", "zim", "cache"]
 FTS_MODULE = "fts5"  # a name, so a test can ask the real SQLite for a module it lacks
@@ -34,12 +36,21 @@ NO_FTS = (
 WEIGHTS = (6.0, 2.0, 1.0)
 SNIPPET_TOKENS = 48
 DF_CAP = 4000  # a term in this many passages or more is too common to rank anything
+# snippet()'s time grows with the square of a row's matches (16 s for a 200 KB passage of
+# query words). Passages are cut small (passages.MAX_CHARS), but an older index or a pack
+# may hold bigger ones: those show their start instead (issue 28).
+SNIPPET_MAX_CHARS = 12_000
+_SNIPPET = (
+    f"CASE WHEN length(body) <= {SNIPPET_MAX_CHARS}"
+    f" THEN snippet(passages, 2, '', '', '…', {SNIPPET_TOKENS})"
+    f" ELSE substr(body, 1, {SNIPPET_TOKENS * 8}) || '…' END"
+)
 _SEARCH = (
     "SELECT rowid id, title, heading, uri, origin,"
-    f" bm25(passages, {', '.join(map(str, WEIGHTS))}) r,"
-    f" snippet(passages, 2, '', '', '…', {SNIPPET_TOKENS}) s"
+    f" bm25(passages, {', '.join(map(str, WEIGHTS))}) r, {_SNIPPET} s"
     " FROM passages WHERE passages MATCH ? ORDER BY r LIMIT ?"
 )
+_SOURCE = "SELECT kind, path FROM sources WHERE name = ?"
 _COUNT = "SELECT COUNT(*) FROM (SELECT 1 FROM passages WHERE passages MATCH ? LIMIT ?)"
 
 MIGRATIONS = [
@@ -78,33 +89,6 @@ MIGRATIONS = [
     # Passage vectors for semantic search (library/semantic.py): float16, unit length.
     "CREATE TABLE vectors (chunk INTEGER PRIMARY KEY, vec BLOB NOT NULL)",
 ]
-
-_STOP_TEXT = """a about above after again against all am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for
-    from further had has have having he her here hers him his how i if in into is it its
-    itself just me more most my no nor not now of off on once only or other our ours out
-    over own same she should so some such than that the their theirs them then there these
-    they this those through to too under until up very was we were what when where which
-    while who whom why will with would you your yours tell explain describe find know
-    give show please used use"""
-STOPWORDS = frozenset(_STOP_TEXT.split())
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def terms(query: str) -> list[str]:
-    """The query's words, stopwords dropped (all of them kept if nothing else is left)."""
-    words = [w.casefold() for w in _WORD.findall(query)]
-    kept = [w for w in words if w not in STOPWORDS]
-    return list(dict.fromkeys(kept or words))
-
-
-def fts_query(query: str) -> str:
-    """An FTS5 expression that ORs the query's terms, each quoted (no syntax can leak in)."""
-    return _or(terms(query))
-
-
-def _or(words: list[str]) -> str:
-    return " OR ".join(f'"{w}"' for w in words)
 
 
 def fts_available() -> bool:
@@ -145,7 +129,8 @@ class Document:
 
 
 class Library:
-    """One database file; safe to share between threads (one lock, WAL)."""
+    """One database file; safe to share between threads (one lock, WAL) and processes (a
+    write waits for another process's: ``library/locking.py``)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -155,6 +140,8 @@ class Library:
             path, "sources", MIGRATIONS, "library index", "sources", salvage_tables=("sources",)
         )
         self._lock = threading.Lock()
+        # Told once, when a write has to wait for another process (a front end says so).
+        self.waiting: Callable[[], None] | None = None
 
     def close(self) -> None:
         self._conn.close()
@@ -165,22 +152,41 @@ class Library:
         with self._lock:
             yield self._conn
 
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """The connection in a write transaction (BEGIN IMMEDIATE: ``locking.py``),
+        committed at the end, rolled back on an error."""
+        with self._lock:
+            if begin_write(self._conn, self.waiting):
+                self.waiting = None  # said once
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
     # -- sources ---------------------------------------------------------------------
 
-    def add_source(self, name: str, kind: SourceKind, path: str) -> None:
+    def add_source(self, name: str, kind: SourceKind, path: str) -> bool:
+        """Register a source (one already there must match). Returns whether it is new."""
         with self._lock:
-            row = self._conn.execute("SELECT kind, path FROM sources WHERE name = ?", (name,))
-            old = row.fetchone()
-            if old is not None and (old["kind"], old["path"]) != (kind, path):
-                raise LibraryError(
-                    f"the library already has a source named {name!r} ({old['path']}); "
-                    "choose another name with --name"
-                )
-            if old is None:
-                self._conn.execute(
-                    "INSERT INTO sources (name, kind, path, added) VALUES (?, ?, ?, ?)",
-                    (name, kind, path, time.time()),
-                )
+            old = self._conn.execute(_SOURCE, (name,)).fetchone()
+        if old is None:  # checked again under the write lock: another process may add it
+            with self.writing() as conn:
+                old = conn.execute(_SOURCE, (name,)).fetchone()
+                if old is None:
+                    conn.execute(
+                        "INSERT INTO sources (name, kind, path, added) VALUES (?, ?, ?, ?)",
+                        (name, kind, path, time.time()),
+                    )
+                    return True
+        if (old["kind"], old["path"]) != (kind, path):
+            raise LibraryError(
+                f"the library already has a source named {name!r} ({old['path']}); "
+                "choose another name with --name"
+            )
+        return False
 
     def source(self, name: str) -> SourceInfo:
         for info in self.sources():
@@ -207,8 +213,8 @@ class Library:
 
     def mark(self, name: str, *, complete: bool, failed: int = 0, entries: int = 0) -> None:
         """Record an index run: finished or not, how many documents failed."""
-        with self._lock:
-            self._conn.execute(
+        with self.writing() as conn:
+            conn.execute(
                 "UPDATE sources SET indexed_at = ?, complete = ?, failed = ?, entries = ?"
                 " WHERE name = ?",
                 (time.time(), int(complete), failed, entries, name),
@@ -217,7 +223,7 @@ class Library:
     def remove_source(self, name: str) -> int:
         """Forget a source and its passages (the files themselves are never touched)."""
         self.source(name)
-        with self._lock, transaction(self._conn):
+        with self.writing():
             ids = [r[0] for r in self._conn.execute(
                 "SELECT id FROM documents WHERE source = ?", (name,)
             )]  # fmt: skip
@@ -238,7 +244,7 @@ class Library:
     def put(self, source: str, docs: Iterable[Document]) -> int:
         """Add or replace documents (one transaction). Returns the passages written."""
         written = 0
-        with self._lock, transaction(self._conn):
+        with self.writing():
             for doc in docs:
                 old = self._conn.execute(
                     "SELECT id FROM documents WHERE source = ? AND key = ?", (source, doc.key)
@@ -266,7 +272,7 @@ class Library:
 
     def drop(self, source: str, keys: Iterable[str]) -> int:
         """Forget documents that are gone (a deleted file). Returns how many."""
-        with self._lock, transaction(self._conn):
+        with self.writing():
             ids = []
             for key in keys:
                 row = self._conn.execute(
@@ -332,10 +338,10 @@ class Library:
                 useful = [w for w in present if w not in common] or present
                 if not useful:
                     return []  # not one of its words is in the library
-                exprs = [_or(useful)]
+                exprs = [or_terms(useful)]
                 rarest = min(useful, key=lambda w: found[w])
                 if len(useful) > 1:
-                    exprs.insert(0, f'"{rarest}" AND ({_or(useful)})')
+                    exprs.insert(0, f'"{rarest}" AND ({or_terms(useful)})')
                 rows: list[sqlite3.Row] = []
                 seen: set[int] = set()
                 for expr in exprs:

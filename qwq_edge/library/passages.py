@@ -10,12 +10,17 @@ a DOM, and this keeps the core free of a parser dependency.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
 PASSAGE_WORDS = 200  # a passage is cut near this many words (a paragraph is not split below)
 MAX_WORDS = 320  # ... and a longer paragraph is split into pieces of at most this many
+# ... and of at most this many characters (text with few spaces: CJK, base64, a minified
+# page): FTS5's snippet() is quadratic in a row's matches, so one huge row slows every
+# search that touches it (issue 28).
+MAX_CHARS = 4000
+MAX_PASSAGES = 10_000  # a document is cut after this many passages (about 2M words)
 SEP = " › "  # between the levels of a heading path
 
 Block = tuple[str, str]  # (heading path, paragraph text)
@@ -34,14 +39,14 @@ def passages(
 ) -> list[Passage]:
     """Pack consecutive paragraphs under one heading into passages of about ``words`` words."""
     out: list[Passage] = []
-    heading, count = "", 0
+    heading, count, chars = "", 0, 0
     buf: list[str] = []
 
     def flush() -> None:
-        nonlocal buf, count
+        nonlocal buf, count, chars
         if buf:
             out.append(Passage(title, heading, " ".join(buf), uri))
-        buf, count = [], 0
+        buf, count, chars = [], 0, 0
 
     for where, para in blocks:
         pieces = para.split()
@@ -50,14 +55,32 @@ def passages(
         if where != heading:
             flush()
             heading = where
-        for i in range(0, len(pieces), MAX_WORDS):
-            part = pieces[i : i + MAX_WORDS]
-            if count and count + len(part) > words:
+        for part in _parts(pieces):
+            text = " ".join(part)
+            if count and (count + len(part) > words or chars + len(text) + 1 > MAX_CHARS):
                 flush()
-            buf.append(" ".join(part))
+            buf.append(text)
             count += len(part)
+            chars += len(text) + 1
     flush()
     return out
+
+
+def _parts(words: list[str]) -> Iterator[list[str]]:
+    """A paragraph's words in pieces of at most ``MAX_WORDS`` words and ``MAX_CHARS``
+    characters; a "word" longer than that is cut into slices."""
+    part: list[str] = []
+    chars = 0
+    for word in words:
+        for i in range(0, len(word), MAX_CHARS):
+            piece = word[i : i + MAX_CHARS]
+            if part and (len(part) >= MAX_WORDS or chars + len(piece) > MAX_CHARS):
+                yield part
+                part, chars = [], 0
+            part.append(piece)
+            chars += len(piece) + 1
+    if part:
+        yield part
 
 
 def _push(path: list[tuple[int, str]], level: int, name: str) -> None:

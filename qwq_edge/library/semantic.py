@@ -87,8 +87,7 @@ def embed_pending(
         if not rows:
             break
         vectors = model.embed([text_of(r[1], r[2], r[3]) for r in rows]).astype(np.float16)
-        with library.locked() as conn:
-            conn.execute("BEGIN")
+        with library.writing() as conn:
             # OR IGNORE: a passage dropped meanwhile (reindex) leaves no orphan behind, and
             # one embedded twice by two processes keeps its first vector.
             conn.executemany(
@@ -96,7 +95,6 @@ def embed_pending(
                 " WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?)",
                 [(r[0], v.tobytes(), r[0]) for r, v in zip(rows, vectors, strict=True)],
             )
-            conn.execute("COMMIT")
         report.embedded += len(rows)
         if progress is not None:
             progress(done + report.embedded, total)

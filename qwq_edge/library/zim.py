@@ -13,15 +13,23 @@ Three libzim facts shape the code:
   neither article (OR is just another word to match, and so are AND, NOT and NEAR). A
   question-shaped query finds nothing, so ``search`` relaxes it in steps (see ``_relaxed``).
 - Searching is not thread-safe, so each archive searches under its own lock.
+- A damaged archive makes libzim print its own complaint from C++ straight to file
+  descriptor 2 ("Something went wrong opening xapian database…"), where Python cannot catch
+  it, besides raising. So fd 2 points at /dev/null while libzim opens or searches an archive
+  (as the tests' ZIM builder does with fd 1 for the Creator), and the failure reaches the
+  user as qwq-edge's one sentence instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
+import os
 import re
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -66,6 +74,36 @@ def _libzim(module: str) -> ModuleType:
         raise LibraryError(NO_LIBZIM) from None
 
 
+# fd 2 is the process's: threads searching two archives at once share one redirection, put
+# back when the last of them is done.
+_quiet_lock = threading.Lock()
+_quiet_count = 0
+_saved_fd = -1
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """File descriptor 2 on /dev/null for the duration (libzim writes there from C++)."""
+    global _quiet_count, _saved_fd
+    with _quiet_lock:
+        if _quiet_count == 0:
+            with contextlib.suppress(ValueError, OSError):
+                sys.stderr.flush()
+            null = os.open(os.devnull, os.O_WRONLY)
+            _saved_fd = os.dup(2)
+            os.dup2(null, 2)
+            os.close(null)
+        _quiet_count += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_count -= 1
+            if _quiet_count == 0:
+                os.dup2(_saved_fd, 2)
+                os.close(_saved_fd)
+
+
 def _reason(exc: BaseException) -> str:
     return str(exc).strip().rstrip(".") or type(exc).__name__
 
@@ -80,12 +118,13 @@ def open_archive(path: Path, name: str | None = None) -> ZimArchive:
     if path.is_dir():
         raise LibraryError(f"{path} is a folder, not a ZIM archive")
     try:
-        archive = reader.Archive(path)
-        # Opening reads the header and checks the recorded offsets against the file size,
-        # which catches truncated and non-ZIM files. The full check (``archive.check()``)
-        # MD5s the whole file, minutes for a 100 GB Wikipedia, so it is not run here; a
-        # damaged cluster or index shows up as a LibraryError when it is read.
-        count, fulltext = int(archive.article_count), bool(archive.has_fulltext_index)
+        with quiet_stderr():
+            archive = reader.Archive(path)
+            # Opening reads the header and checks the recorded offsets against the file
+            # size, which catches truncated and non-ZIM files. The full check
+            # (``archive.check()``) MD5s the whole file, minutes for a 100 GB Wikipedia, so
+            # it is not run here; a damaged cluster or index is a LibraryError when read.
+            count, fulltext = int(archive.article_count), bool(archive.has_fulltext_index)
     except Exception as exc:  # libzim raises RuntimeError, but its bindings vary
         raise LibraryError(f"{path} is not a readable ZIM archive ({_reason(exc)})") from None
     return ZimArchive(archive, path, name or path.stem, count, fulltext)
@@ -126,9 +165,10 @@ class ZimArchive:
             if self._archive is None:
                 raise LibraryError(f"the ZIM archive {self.path} was closed")
             try:
-                backend = self._fulltext if self.has_fulltext else self._titles
-                paths = _relaxed(backend, query, words, limit * OVERFETCH)
-                ranked = self._rank(paths, words, limit)
+                with quiet_stderr():
+                    backend = self._fulltext if self.has_fulltext else self._titles
+                    paths = _relaxed(backend, query, words, limit * OVERFETCH)
+                    ranked = self._rank(paths, words, limit)
             except LibraryError:
                 raise
             except Exception as exc:
@@ -209,13 +249,15 @@ class ZimArchive:
             if self._archive is None:
                 raise LibraryError(f"the ZIM archive {self.path} was closed")
             try:
-                if not self._archive.has_entry_by_path(entry_path):
-                    raise LibraryError(f"the ZIM archive {self.name} has no entry {entry_path!r}")
-                entry = self._html_entry(entry_path)
-                if entry is None:
-                    where = f"the ZIM archive {self.name}"
-                    raise LibraryError(f"{entry_path!r} in {where} is not an HTML article")
-                return self._passages(entry)
+                with quiet_stderr():
+                    if not self._archive.has_entry_by_path(entry_path):
+                        where = f"the ZIM archive {self.name}"
+                        raise LibraryError(f"{where} has no entry {entry_path!r}")
+                    entry = self._html_entry(entry_path)
+                    if entry is None:
+                        where = f"the ZIM archive {self.name}"
+                        raise LibraryError(f"{entry_path!r} in {where} is not an HTML article")
+                    return self._passages(entry)
             except LibraryError:
                 raise
             except Exception as exc:

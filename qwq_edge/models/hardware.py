@@ -146,6 +146,11 @@ def measure_ram_bandwidth(threads: int = 0, size: int = 512 << 20, repeats: int 
     return 2 * size / best
 
 
+def cpu_count() -> int:
+    """Logical CPUs: the most threads llama.cpp is given (far more aborts it in the C++)."""
+    return os.cpu_count() or 1
+
+
 def default_threads() -> int:
     """Physical cores, roughly: llama.cpp decodes fastest there (past 8 CPUs assume SMT)."""
     try:

@@ -10,6 +10,8 @@ in a re-run, the same URL opens from that copy.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -142,7 +144,8 @@ class Reader:
                 Passage(p.title, p.heading, p.text, _cite(url, p.uri, got.url))
                 for p in page.passages
             ]
-            keep_page(index, url, page.title, parts, when)
+            with contextlib.suppress(sqlite3.Error, OSError):  # a full disk: read, not kept
+                keep_page(index, url, page.title, parts, when)
         return Page(
             url, page.title, page.passages, page.links, origin="web", cached=False,
             fetch_seconds=time.perf_counter() - t0, fetched_at=when, cut=got.cut,

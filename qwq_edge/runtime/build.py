@@ -20,6 +20,7 @@ from qwq_edge.search.cache import SearchCache
 from qwq_edge.settings import Settings, load
 from qwq_edge.store.journal import Journal
 from qwq_edge.store.recorder import Recorder
+from qwq_edge.text import printable
 
 
 def load_settings(overrides: dict[str, Any] | None = None, where: Paths | None = None) -> Settings:
@@ -55,7 +56,7 @@ def load_engine(
 
 
 def _say(note: str) -> None:
-    print(f"qwq-edge: note: {note}", file=sys.stderr)
+    print(f"qwq-edge: note: {printable(note)}", file=sys.stderr)
 
 
 def open_journal(where: Paths | None = None) -> Journal:
@@ -69,8 +70,8 @@ def say_notice(store: Journal | SearchCache | SearchProvider | None) -> None:
         notes = [store.notice] if store.notice else []
     else:
         notes = provider_notices(store)
-    for note in notes:
-        print(f"qwq-edge: note: {note}", file=sys.stderr)
+    for note in notes:  # a note may quote a file name or a ZIM's title
+        print(f"qwq-edge: note: {printable(note)}", file=sys.stderr)
 
 
 def recorder_for(journal: Journal, engine: Engine, session_id: str | None = None) -> Recorder:

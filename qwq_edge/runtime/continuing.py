@@ -3,10 +3,17 @@
 A session journaled with its exact context is restored token for token; its KV snapshot,
 when one matches, makes the first new token arrive without re-reading the history. Anything
 less (no snapshot, an old journal, another model) is said in one line, never an error.
+
+Another model under the file name a session was recorded with (a re-download, a file
+replaced) would be handed ids of another vocabulary: those past its vocabulary make
+llama.cpp's decode fail, the others mean other words. So the journaled ids are checked
+against the vocabulary and must read back as the session's questions; if not, it continues
+from its questions and answers, and says why.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,8 +83,13 @@ def continue_session(
     done = Continued(agent)
     context = journal.context(session_id)
     here = Path(engine.info.path).name
-    if context is None or start.model != here:
-        if context is not None:
+    foreign = None
+    if context is not None and start.model == here:
+        foreign = _foreign(engine, context, [q.question for q, _ in turns])
+    if context is None or start.model != here or foreign:
+        if foreign:
+            why = f"another model is under the name {here} it was recorded with: {foreign}"
+        elif context is not None:
             why = f"it was recorded with {start.model}, not {here}"
         elif turns and turns[-1][1] is None:  # the process answering it died mid-turn
             why = "its last turn did not finish"
@@ -96,3 +108,18 @@ def continue_session(
         if done.restored.note:
             done.notes.append(f"{done.restored.note}: re-reading its {len(context):,} tokens")
     return done
+
+
+def _foreign(engine: Engine, context: Sequence[int], questions: Sequence[str]) -> str | None:
+    """Why ``context`` (journaled ids) cannot be this model's, or None when it can be."""
+    n_vocab = engine.info.n_vocab
+    if n_vocab > 0:
+        bad = next((t for t in context if not 0 <= t < n_vocab), None)
+        if bad is not None:
+            return f"its token id {bad:,} is past this model's vocabulary of {n_vocab:,}"
+    asked = [q for q in questions if q]
+    if asked and context:
+        text = engine.detokenize(context)
+        if not any(q in text for q in asked):
+            return "its tokens do not read back as its questions in this model's vocabulary"
+    return None

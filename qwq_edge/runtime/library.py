@@ -23,6 +23,7 @@ from qwq_edge.paths import Paths, paths
 from qwq_edge.runtime.sources import embedding_model_path, library_part
 from qwq_edge.search.base import SearchProvider
 from qwq_edge.settings import Settings, library_folders
+from qwq_edge.text import printable
 
 
 @dataclass(frozen=True)
@@ -34,16 +35,18 @@ class Added:
     fulltext: bool = False  # a ZIM has its own full-text index
 
     def summary(self) -> str:
-        """One line for the user."""
+        """One line for the user (the name made printable: a folder's name is anyone's)."""
         if self.report is None:
             index = "its full-text index" if self.fulltext else "its title index only"
             return f"added {self.name!r}: {self.articles:,} articles, searched with {index}"
         r = self.report
         done = "stopped; reindex it to go on" if r.stopped else "indexed"
         failed = f", {len(r.failed)} unreadable" if r.failed else ""
+        noted = f", {len(r.notes)} cut or skipped" if r.notes else ""
         return (
-            f"{self.name}: {done} — {r.added} new, {r.updated} changed, {r.unchanged} "
-            f"unchanged, {r.removed} removed{failed}, {r.passages:,} passages written"
+            f"{printable(self.name)}: {done} — {r.added} new, {r.updated} changed, "
+            f"{r.unchanged} unchanged, {r.removed} removed{failed}{noted}, "
+            f"{r.passages:,} passages written"
         )
 
 
@@ -72,10 +75,25 @@ def add_source(
         finally:
             archive.close()
     label = name or target.name
-    library.add_source(label, "folder", str(target))
-    return Added(
-        label, "folder", index_folder(library, label, target, progress=progress, stop=stop)
-    )
+    new = library.add_source(label, "folder", str(target))
+    try:
+        report = index_folder(library, label, target, progress=progress, stop=stop)
+    except QwqEdgeError:
+        if new:
+            _forget(library, label)
+        raise
+    return Added(label, "folder", report)
+
+
+def _forget(library: Library, name: str) -> None:
+    """Take back a source this run registered and could not index (another process held
+    the library too long, the folder could not be listed), if nothing of it was written:
+    an empty source would only say "0 documents" in every listing."""
+    try:
+        if library.source(name).documents == 0:
+            library.remove_source(name)
+    except QwqEdgeError:
+        pass  # the error being raised says what matters
 
 
 def configured_folders(library: Library, settings: Settings) -> list[str]:

@@ -7,6 +7,7 @@ that opens catches up on cache entries it has not seen (packs, bundles, older ca
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TypeVar
@@ -104,7 +105,10 @@ def open_library(
     by meaning too (``library_mode``)."""
     library = library_provider((where or paths()).library)
     if library.library is not None and cache is not None:
-        sync_cache(library.library, cache)
+        try:
+            sync_cache(library.library, cache)
+        except (sqlite3.Error, OSError) as exc:  # a full disk: search what is indexed
+            library.notes.append(f"the library could not take in new cached results ({exc})")
     if library.library is not None and settings is not None:
         library.meaning = meaning_for(library.library, settings, where)
         if library.meaning.note:

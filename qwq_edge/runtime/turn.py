@@ -106,7 +106,8 @@ def _keep(agent: Agent, emit: _Journaled, snapshots: Snapshots | None) -> None:
             )
         if snapshots is not None and agent.context:
             snapshots.save(agent.engine, agent.session_id)
-    except (sqlite3.Error, OSError) as exc:  # the answer is safe; only the fast path is lost
+    except (sqlite3.Error, OSError, QwqEdgeError) as exc:  # the answer is safe; only the
+        # fast path is lost
         emit.consumer(Notice(f"the session could not be saved for continuing: {exc}", "journal"))
 
 

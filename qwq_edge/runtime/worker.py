@@ -153,7 +153,7 @@ class Worker:
     ) -> None:
         self.out = out
         self.journal = journal
-        self.engine_loader = engine_loader or _load_engine
+        self.engine_loader = engine_loader or self._load_engine
         self.provider_factory = provider_factory or make_provider
         self.runner = EngineThread()
         self.settings = Settings()
@@ -243,6 +243,12 @@ class Worker:
             self.out(Loaded(seq, None, f"unexpected {type(exc).__name__}: {exc}"))
             return
         self.out(Loaded(seq, self.engine.info))
+
+    def _load_engine(self, settings: Settings, progress: Progress) -> Engine:
+        """The real engine; a llama-server's notes (still loading, not answering) are said."""
+        return load_engine(
+            settings, on_progress=progress, on_wait=lambda note: self.out(Said(note))
+        )
 
     def _use_settings(self, settings: Settings) -> None:
         self.settings = settings
@@ -346,10 +352,6 @@ class Worker:
         recorder = Recorder(self.journal, session_id=session_id)
         recorder(ErrorEvent(message, kind="error"))
         recorder(Finished("error", turn=turn))
-
-
-def _load_engine(settings: Settings, progress: Progress) -> Engine:
-    return load_engine(settings, on_progress=progress)
 
 
 class InProcess:

@@ -8,12 +8,16 @@
   events come back as the JSON lines of ``ask --json``, replies as JSON objects whose
   ``type`` starts with ``worker.``.
 - **Ends**: the child exits when the pipe closes, so it never outlives the app, even a
-  killed one; when the child dies, the reader says how in one sentence (``Died``).
+  killed one; on Linux the kernel also kills it with the app (``PR_SET_PDEATHSIG``), which
+  reaches a child that is stopped (SIGSTOP, a debugger) and so cannot read its pipe's end.
+  When the child dies, the reader says how in one sentence (``Died``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import dataclasses
 import faulthandler
 import json
@@ -64,6 +68,7 @@ _SIGNALS = {
 # and the fault handler's stack lines, which never are.
 _TELLING = ("GGML_ASSERT", "error", "Error", "failed", "terminate called", "what()")
 _NOISE = ("Extension modules", "File ", "Current thread", "Thread 0x", "Stack (most", "<no Python")
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -105,9 +110,12 @@ class WorkerProcess:
         self.log = worker_log()
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self._log_start = self.log.stat().st_size if self.log.exists() else 0
+        # The kernel's parent-death signal follows the thread that starts the child: only
+        # the main thread lives as long as the app.
+        bound = threading.current_thread() is threading.main_thread()
         self.process = ctx.Process(
             target=_child,
-            args=(child, str(self.log), str(journal) if journal else None),
+            args=(child, str(self.log), str(journal) if journal else None, os.getpid(), bound),
             name="qwq-edge-worker",
             daemon=True,
         )
@@ -201,8 +209,12 @@ def _stderr_to_devnull() -> Iterator[None]:
             sys.stderr = saved
 
 
-def _child(conn: Connection, log: str, journal: str | None) -> None:
+def _child(
+    conn: Connection, log: str, journal: str | None, parent: int = 0, bound: bool = False
+) -> None:
     """The worker process's main: commands on this thread, the engine on its own."""
+    if bound:
+        _die_with(parent)
     _detach(Path(log))
     lock = threading.Lock()
 
@@ -226,6 +238,19 @@ def _child(conn: Connection, log: str, journal: str | None) -> None:
     closer.start()
     closer.join(10)
     os._exit(0)
+
+
+def _die_with(parent: int) -> None:
+    """Be killed by the kernel when the app (``parent``) dies, even while stopped (Linux;
+    elsewhere the pipe's end is the only rule). An app already gone: exit now."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        zero = ctypes.c_ulong(0)
+        libc.prctl(PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL), zero, zero, zero)
+    if os.getppid() != parent:  # it died before the signal was set: reparented already
+        os._exit(0)
 
 
 def _detach(log: Path) -> None:

@@ -7,6 +7,7 @@ An online cache that finds the network unreachable switches itself to offline.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -18,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from qwq_edge.errors import SearchError
+from qwq_edge.errors import QwqEdgeError, SearchError
 from qwq_edge.events import SearchHit
 from qwq_edge.search.base import CUT_KEY, SearchProvider, SearchResponse
 from qwq_edge.sqlite import open_db, transaction
@@ -99,7 +100,17 @@ class SearchCache:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._conn, self.notice = open_db(path, "entries", MIGRATIONS, "search cache", "entries")
+        try:
+            self._conn, self.notice = open_db(
+                path, "entries", MIGRATIONS, "search cache", "entries"
+            )
+        except (QwqEdgeError, sqlite3.Error, OSError) as exc:
+            # A full or read-only disk: searches still work, this run's are not kept.
+            why = str(exc) if isinstance(exc, QwqEdgeError) else f"cannot open {path}: {exc}"
+            self._conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.executescript(MIGRATIONS[0])
+            self.notice = f"{why}; this run's searches are not cached"
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -114,7 +125,8 @@ class SearchCache:
                 return None
             if max_age is not None and time.time() - row["fetched_at"] > max_age:
                 return None
-            self._conn.execute("UPDATE entries SET hits = hits + 1 WHERE key = ?", (key,))
+            with contextlib.suppress(sqlite3.Error):  # a full disk: the count is not kept
+                self._conn.execute("UPDATE entries SET hits = hits + 1 WHERE key = ?", (key,))
             return row
 
     def put(self, key: str, response: SearchResponse, params: dict[str, Any], when: float) -> None:
@@ -219,6 +231,7 @@ class CachedProvider:
         self.params = params or {}
         self.name = inner.name if inner is not None else "tavily"
         self.went_offline = False  # set when the network was found unreachable
+        self.problem: str | None = None  # the first search the disk would not keep
 
     def unavailable(self) -> str | None:
         if self.mode == "offline":
@@ -230,7 +243,12 @@ class CachedProvider:
         key = cache_key(self.name, query, params)
         if self.mode != "refresh":
             # Offline, any age will do: a stale answer beats none on a plane.
-            row = self.cache.get(key, None if self.mode == "offline" else self.max_age)
+            try:
+                row = self.cache.get(key, None if self.mode == "offline" else self.max_age)
+            except (sqlite3.Error, OSError) as exc:  # a full disk's WAL: a miss, said once
+                where = self.cache.path
+                self._failed(f"the search cache {where} cannot be read ({exc}); searching anyway")
+                row = None
             if row is not None:
                 hit = _decode(query, self.name, row["response"], key, row["fetched_at"])
                 return replace(hit, offline=self.mode == "offline")
@@ -251,8 +269,25 @@ class CachedProvider:
                 ) from None
             raise  # failed searches are not cached
         when = time.time()
-        self.cache.put(key, response, params, when)
+        try:
+            self.cache.put(key, response, params, when)
+        except (sqlite3.Error, OSError) as exc:  # a full disk: the answer goes on uncached
+            where = self.cache.path
+            self._failed(
+                f"the search cache {where} cannot be written ({exc}); searches are not kept"
+            )
+            return replace(response, cached=False, offline=False, fetched_at=when)
         stored = replace(response, cached=False, offline=False, key=key, fetched_at=when)
         if self.on_store is not None:
-            self.on_store(stored)
+            try:
+                self.on_store(stored)
+            except (sqlite3.Error, OSError) as exc:
+                self._failed(
+                    f"a search could not be added to the library ({exc}); it is not indexed"
+                )
         return stored
+
+    def _failed(self, sentence: str) -> None:
+        """Remember the first thing the disk refused (the front end says it once)."""
+        if self.problem is None:
+            self.problem = sentence

@@ -87,6 +87,23 @@ class BoundedSession(requests.Session):
         return body
 
 
+def refused(exc: BaseException) -> bool:
+    """Whether a request failed because nothing listens at the URL (connection refused):
+    the host answered, so the network is up and the URL, or the server, is what is wrong.
+    Looked for along the exception's causes and the ``reason`` urllib3 wraps them in."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        e = todo.pop()
+        if not isinstance(e, BaseException) or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, ConnectionRefusedError):
+            return True
+        todo += [e.__cause__, e.__context__, getattr(e, "reason", None), *e.args]
+    return "Connection refused" in str(exc)
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """``Retry-After`` as seconds: a number, or an HTTP date (RFC 9110)."""
     if not value:

@@ -6,8 +6,9 @@ Every failure becomes a ``SearchError`` whose message is one sentence naming the
 went wrong:
 
 - ``config``: no URL, or one that is not http(s) (``unavailable()`` says which);
-- ``network``: the server cannot be reached (refused, no route, DNS); the cache layer
-  switches to offline mode on this kind;
+- ``network``: the server cannot be reached (no route, DNS); the cache layer switches to
+  offline mode on this kind. A refused connection is not that: the host answered, so the
+  network is up and nothing listens at the URL (``server``, naming the URL);
 - ``timeout``: the whole search did not finish within ``timeout`` seconds;
 - ``auth`` (401), ``forbidden`` (403), ``rate`` (429), ``bad_request`` (other 4xx),
   ``server`` (5xx, HTML instead of JSON, JSON of the wrong shape, a broken connection
@@ -246,6 +247,8 @@ class SearxngProvider:
         import requests
         from urllib3 import exceptions as u3
 
+        from qwq_edge.search.http import refused
+
         where = f"SearXNG at {self.server}"
         # Order matters: ConnectTimeout is also a ConnectionError, and so is SSLError,
         # which must not be taken for "no network" (that would switch to offline mode).
@@ -256,6 +259,12 @@ class SearxngProvider:
             return SearchError(
                 f"the TLS connection to {where} failed (check its certificate, or use "
                 "http:// if it does not serve https)",
+                "server",
+            )
+        if isinstance(exc, requests.ConnectionError) and refused(exc):
+            return SearchError(
+                f"nothing answers at {where} (connection refused): is SearXNG running there, "
+                "and is searxng_url right?",
                 "server",
             )
         if isinstance(exc, requests.ConnectionError):

@@ -17,6 +17,7 @@ from qwq_edge.events import SearchHit
 from qwq_edge.search.base import CUT_KEY, SearchResponse, timeout_message
 from qwq_edge.settings import redact_url
 
+DEFAULT_URL = "https://api.tavily.com"  # the client's own default
 KEY_HELP = "set TAVILY_API_KEY or tavily_api_key in the config file (free keys at tavily.com)"
 
 
@@ -103,6 +104,8 @@ class TavilyProvider:
         import requests
         from tavily import errors as te
 
+        from qwq_edge.search.http import refused
+
         detail = self._scrub(str(exc)).strip()
         suffix = f" ({detail[:160]})" if detail else ""
         if isinstance(exc, te.InvalidAPIKeyError):
@@ -117,6 +120,14 @@ class TavilyProvider:
             return SearchError(f"Tavily rejected the query as invalid (400){suffix}", "bad_request")
         if isinstance(exc, (te.TimeoutError, requests.Timeout)):
             return SearchError(timeout_message(self._timeout), "timeout")
+        if isinstance(exc, requests.ConnectionError) and refused(exc):
+            # The host answered: the network is up, nothing listens at the URL (not offline).
+            where = redact_url(self._base_url or DEFAULT_URL)
+            return SearchError(
+                f"nothing answers at {where} (connection refused): check tavily_url "
+                "(QWQ_EDGE_TAVILY_URL), or whether the server there is running",
+                "server",
+            )
         if isinstance(exc, requests.ConnectionError):
             return SearchError("cannot reach Tavily: no network connection", "network")
         if isinstance(exc, requests.HTTPError):

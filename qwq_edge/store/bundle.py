@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 from qwq_edge.events import (
     FROM_MEMORY,
@@ -21,10 +22,11 @@ from qwq_edge.events import (
     ThinkingDelta,
     ToolCall,
     ToolResult,
+    from_dict,
     to_dict,
 )
 from qwq_edge.search.cache import SearchCache
-from qwq_edge.store.journal import Journal, JournalError, SessionRow
+from qwq_edge.store.journal import Journal, JournalError, SessionRow, is_session_id
 from qwq_edge.text import printable
 
 FORMAT = "qwq-edge-session"
@@ -71,32 +73,146 @@ def export_bundle(
 
 
 def import_bundle(journal: Journal, source: Path, cache: SearchCache | None = None) -> str:
-    """Make a bundle's session listable and replayable here. Returns its id."""
+    """Make a bundle's session listable and replayable here. Returns its id. Every field
+    of a bundle is untrusted: one that is not what qwq-edge writes refuses the whole bundle
+    (one sentence), before anything is added."""
     try:
         data = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise JournalError(f"cannot read {source} as a session bundle ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise JournalError(f"{source} is not a qwq-edge session bundle")
-    if int(data.get("version", 0)) > VERSION:
+    version = data.get("version", 0)
+    if not _is_int(version):
+        raise _bad(source, f"its version is {version!r}")
+    if version > VERSION:
         raise JournalError(f"{source} was written by a newer qwq-edge; upgrade to import it")
-    row = data["session"]
-    try:
-        contexts = [
-            (int(c["turn"]), int(c["start"]), base64.b64decode(c["tokens"]))
-            for c in data.get("contexts", [])
-        ]
-    except (KeyError, TypeError, ValueError):
-        contexts = []  # a damaged token journal: the session still imports, continues lossily
-    journal.insert_recorded(row, data.get("events", []), contexts)
-    if cache is not None and data.get("searches"):
+    row, events, searches = _checked(source, data)
+    journal.insert_recorded(row, events, _contexts(data))
+    if cache is not None and searches:
         pack = source.with_name(f".{source.name}.{time.time_ns()}.pack")
         try:
-            _write_pack(pack, data["searches"])
+            _write_pack(pack, searches)
             cache.import_pack(pack)
         finally:
             pack.unlink(missing_ok=True)
     return str(row["id"])
+
+
+_TEXT = ("title", "model")
+_TEXT_OR_NONE = ("quant", "prompt_format", "model_sha256")
+_INT_OR_NONE = ("model_size", "seed", "parent_turn")
+_STATUSES = ("running", "done", "cancelled", "failed", "interrupted")
+_SEARCH_TEXT = ("key", "provider", "query", "norm_query", "params", "response")
+_INT64 = 1 << 63
+_LATEST = 1e11  # seconds since 1970: the year 5138, and a time every platform can show
+
+
+def _is_int(value: object) -> bool:
+    """An int SQLite can hold (a bool is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -_INT64 <= value < _INT64
+
+
+def _is_number(value: object, high: float = 1e300) -> bool:
+    """A finite number from 0 to ``high`` (a time, a duration)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        number = float(value)
+    except OverflowError:
+        return False
+    return math.isfinite(number) and 0 <= number <= high
+
+
+def _bad(source: Path, what: str) -> JournalError:
+    return JournalError(f"{source} is not a usable session bundle: {what}; nothing was imported")
+
+
+def _checked(
+    source: Path, data: dict[str, Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The bundle's session row, events and search rows, each checked for what it must be."""
+    row = data.get("session")
+    if not isinstance(row, dict):
+        raise _bad(source, "it has no session")
+    if not is_session_id(row.get("id")):
+        raise _bad(source, f"its session id {row.get('id')!r} is not a qwq-edge session id")
+    if row.get("parent") is not None and not is_session_id(row["parent"]):
+        raise _bad(source, f"its parent session id {row['parent']!r} is not a qwq-edge one")
+    problems = [
+        *(k for k in _TEXT if not isinstance(row.get(k), str)),
+        *(k for k in _TEXT_OR_NONE if not isinstance(row.get(k), (str, type(None)))),
+        *(k for k in _INT_OR_NONE if row.get(k) is not None and not _is_int(row[k])),
+        *(["created"] if not _is_number(row.get("created"), _LATEST) else []),
+        *(["status"] if row.get("status") not in _STATUSES else []),
+        *(["answer"] if not isinstance(row.get("answer", ""), str) else []),
+        *(["searches"] if not _is_int(row.get("searches", 0)) else []),
+        *(["settings"] if not isinstance(row.get("settings", {}), dict) else []),
+    ]
+    if problems:
+        raise _bad(source, f"its session's {problems[0]} is {row.get(problems[0])!r}")
+    events = data.get("events", [])
+    if not isinstance(events, list):
+        raise _bad(source, "its events are not a list")
+    for n, event in enumerate(events, 1):
+        try:
+            ok = isinstance(event, dict) and _well_typed(from_dict(event))
+        except Exception:  # whatever a damaged event makes the reader raise
+            ok = False
+        if not ok:
+            raise _bad(source, f"its event {n} is damaged")
+    searches = data.get("searches") or []
+    if not isinstance(searches, list) or not all(_search_row(r) for r in searches):
+        raise _bad(source, "its cached searches are damaged")
+    return row, events, searches
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _well_typed(event: Event) -> bool:
+    """Every text, number and flag of ``event`` is one (what the renderers rely on)."""
+    cls = type(event)
+    hints = _HINTS.get(cls) or _HINTS.setdefault(cls, get_type_hints(cls))
+    for f in dataclasses.fields(event):
+        want, value = hints[f.name], getattr(event, f.name)
+        if want is float:
+            ok = _is_number(value) if f.name == "t" else _is_real(value)
+        elif want is int:
+            ok = _is_int(value)
+        else:
+            ok = want not in (str, bool) or isinstance(value, want)
+        if not ok:
+            return False
+    return True
+
+
+def _is_real(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float))
+
+
+def _contexts(data: dict[str, Any]) -> list[tuple[int, int, bytes]]:
+    """The exact contexts; a damaged token journal is dropped (the session still imports,
+    and a continue re-tokenizes it)."""
+    out = []
+    try:
+        for c in data.get("contexts") or []:
+            turn, start = c["turn"], c["start"]
+            if not (_is_int(turn) and _is_int(start)):
+                return []
+            out.append((turn, start, base64.b64decode(c["tokens"], validate=True)))
+    except (KeyError, TypeError, ValueError):
+        return []
+    return out
+
+
+def _search_row(row: object) -> bool:
+    return (
+        isinstance(row, dict)
+        and all(isinstance(row.get(k), str) for k in _SEARCH_TEXT)
+        and _is_number(row.get("fetched_at"))
+        and _is_int(row.get("hits"))
+    )
 
 
 def _write_pack(path: Path, rows: list[dict[str, Any]]) -> None:

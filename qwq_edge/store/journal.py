@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -93,6 +94,15 @@ FINAL_STATUS = {
 
 class JournalError(QwqEdgeError):
     kind = "journal"
+
+
+# A session id as ``agent.state.new_session_id`` makes it: 20260131-235959-1a2b3c. An id
+# from elsewhere (a bundle) is checked against it: ids are printed, and used in file names.
+SESSION_ID = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")
+
+
+def is_session_id(value: object) -> bool:
+    return isinstance(value, str) and SESSION_ID.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,21 @@
 a new process costs milliseconds instead of a full prefill.
 
 A snapshot is ``<session>.kv`` (llama.cpp's own file) plus ``<session>.json``: the model
-fingerprint, KV type, flash attention and llama.cpp build it needs (any other is a miss,
-not an error), its size and CRC-32, and ``<session>.tok``, the tokens it holds. Files are
-written to a temporary name and renamed, so a crash never leaves half a snapshot. The
-oldest snapshots are deleted past ``max_bytes``, never the one just written.
+(its fingerprint, and the file's inode and modification time, so a file rewritten in place
+at the same size is another model), KV type, flash attention and llama.cpp build it needs
+(any other is a miss, not an error), its size and CRC-32, and ``<session>.tok``, the tokens
+it holds. Files are written to a temporary name (``.<name>.<pid>.tmp``) and renamed, so a
+crash never leaves half a snapshot; a write that fails removes its temporary file, and the
+ones a dead process left are swept when snapshots are opened. The oldest snapshots are
+deleted past ``max_bytes``, never the one just written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import time
 import zlib
 from collections.abc import Iterable, Sequence
@@ -24,6 +29,8 @@ from qwq_edge.models.files import fingerprint
 from qwq_edge.store.tokens import pack_tokens, unpack_tokens
 
 GiB = 1 << 30
+STALE = 24 * 3600.0  # seconds: a temporary file this old is left over, whoever wrote it
+_TMP = re.compile(r"^\..+\.(\d+)\.tmp$")
 
 
 @dataclass(frozen=True)
@@ -44,16 +51,63 @@ def _crc(path: Path) -> int:
     return crc
 
 
+def _tmp(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    tmp = _tmp(path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must not keep the part that was written
+        raise
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's: alive
+    return True
+
+
+def _file_identity(path: Path) -> str | None:
+    """The model file's inode and modification time: a file rewritten (same size, same
+    first and last MiB) or replaced under its name is another model."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None  # not on disk (a test double): the fingerprint stands alone
+    return f"{st.st_ino}:{st.st_mtime_ns}"
 
 
 class Snapshots:
     def __init__(self, root: Path, max_bytes: int) -> None:
         self.root = root
         self.max_bytes = max_bytes
+        self.sweep()
+
+    def sweep(self) -> list[str]:
+        """Delete the temporary files that writers which died (or a failed write long ago)
+        left; never one a live process may be writing."""
+        removed: list[str] = []
+        now = time.time()
+        with contextlib.suppress(OSError):
+            for path in self.root.iterdir():
+                m = _TMP.match(path.name)
+                if m is None:
+                    continue
+                with contextlib.suppress(OSError):
+                    old = now - path.stat().st_mtime > STALE
+                    pid = int(m.group(1))
+                    if old or (pid != os.getpid() and not _alive(pid)):
+                        path.unlink()
+                        removed.append(path.name)
+        return removed
 
     def _files(self, session_id: str) -> tuple[Path, Path, Path]:
         return (
@@ -68,6 +122,7 @@ class Snapshots:
         info = engine.info
         return {
             "model": fingerprint(Path(info.path), info.file_size),
+            "model_file": _file_identity(Path(info.path)),
             "kv_type": info.kv_type,
             "flash_attn": info.flash_attn,
             "build": info.build,
@@ -79,11 +134,15 @@ class Snapshots:
         t0 = time.perf_counter()
         self.root.mkdir(parents=True, exist_ok=True)
         kv, meta, tok = self._files(session_id)
-        tmp = kv.with_name(f".{kv.name}.{os.getpid()}.tmp")
-        tokens = engine.save_state(tmp)
-        size = tmp.stat().st_size
-        crc = _crc(tmp)
-        os.replace(tmp, kv)
+        tmp = _tmp(kv)
+        try:
+            tokens = engine.save_state(tmp)
+            size = tmp.stat().st_size
+            crc = _crc(tmp)
+            os.replace(tmp, kv)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk must not keep the part that was written
+            raise
         _write_atomic(tok, pack_tokens(tokens))
         record = {
             **self.identity(engine), "session": session_id, "tokens": len(tokens),

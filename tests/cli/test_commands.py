@@ -37,7 +37,9 @@ def test_the_readme_lists_every_command_with_its_help() -> None:
 def test_every_command_has_a_handler() -> None:
     parser = cli.build_parser()
     for name in cli.commands(parser):
-        words = {"ask": ["ask", "q"], "replay": ["replay", "x"]}.get(name, [name])
+        words = {"ask": ["ask", "q"], "replay": ["replay", "x"], "open": ["open", "3"]}.get(
+            name, [name]
+        )
         assert callable(parser.parse_args(words).handler), name
 
 

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,10 +150,10 @@ def test_reader_crash_is_a_failure_not_the_end(
 ) -> None:
     real = read_document
 
-    def flaky(path: Path, *, uri: str | None = None) -> tuple[str, list[Passage]]:
+    def flaky(path: Path, **kw: Any) -> tuple[str, list[Passage]]:
         if path.name == "Teasel-Ale.MD":
             raise ValueError("unexpected markup")
-        return real(path, uri=uri)
+        return real(path, **kw)
 
     monkeypatch.setattr(READER, flaky)
     report = index_folder(library, "docs", docs)
@@ -174,9 +175,9 @@ def test_interrupted_run_keeps_its_batches_and_resumes(
     reads: list[str] = []
     real = read_document
 
-    def counting(path: Path, *, uri: str | None = None) -> tuple[str, list[Passage]]:
+    def counting(path: Path, **kw: Any) -> tuple[str, list[Passage]]:
         reads.append(path.name)
-        return real(path, uri=uri)
+        return real(path, **kw)
 
     monkeypatch.setattr(READER, counting)
     stop = threading.Event()
@@ -219,10 +220,10 @@ def test_keyboard_interrupt_writes_what_was_read(
     _numbered(root, 5)
     real = read_document
 
-    def interrupted(path: Path, *, uri: str | None = None) -> tuple[str, list[Passage]]:
+    def interrupted(path: Path, **kw: Any) -> tuple[str, list[Passage]]:
         if path.name == "note-0003.txt":
             raise KeyboardInterrupt
-        return real(path, uri=uri)
+        return real(path, **kw)
 
     monkeypatch.setattr(READER, interrupted)
     with pytest.raises(KeyboardInterrupt):
@@ -260,21 +261,30 @@ def test_unlisted_folder_keeps_its_documents(
 def test_symlinked_folders_are_not_followed(library: Library, tmp_path: Path) -> None:
     root = tmp_path / "notes"
     _numbered(root / "real", 2)
+    (root / "deep").mkdir()
+    (root / "deep" / "kept.txt").write_text("A kept note about zzword300.\n")
     outside = tmp_path / "elsewhere"
     _numbered(outside, 4, start=100)
     try:
         (root / "loop").symlink_to(root, target_is_directory=True)
         (root / "away").symlink_to(outside, target_is_directory=True)
         (root / "linked-note.txt").symlink_to(outside / "note-0100.txt")
+        (root / "shortcut.txt").symlink_to(root / "deep" / "kept.txt")
     except OSError:
         pytest.skip("this filesystem cannot make symlinks")
     report = index_folder(library, "notes", root)
-    assert sorted(library.known("notes")) == ["linked-note.txt", "real/note-0000.txt",
-                                              "real/note-0001.txt"]  # fmt: skip
-    assert report.seen == 3
-    # the link's citation opens the file it points to; the others are already real paths
-    target = (outside / "note-0100.txt").resolve().as_uri()
-    assert _uris(library, "zzword100") == [target]
+    assert sorted(library.known("notes")) == ["deep/kept.txt", "real/note-0000.txt",
+                                              "real/note-0001.txt", "shortcut.txt"]  # fmt: skip
+    assert report.seen == 4
+    # a link out of the folder is not followed (issue 28: it could be /etc/shadow), and
+    # the report says so
+    assert _uris(library, "zzword100") == []
+    outside_note = "a link to a file outside the folder, not followed"
+    assert report.notes == [("linked-note.txt", outside_note)]
+    # a link inside it is read, and its citation opens the file it points to; the others
+    # are already real paths
+    target = (root / "deep" / "kept.txt").resolve().as_uri()
+    assert _uris(library, "zzword300") == [target]
     assert _uris(library, "zzword1") == [(root / "real" / "note-0001.txt").resolve().as_uri()]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 import shutil
 from pathlib import Path
@@ -185,18 +186,20 @@ def test_vanished_file(tmp_path: Path) -> None:
 
 
 def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Tests may run as root, which reads any file whatever its mode: deny the open instead.
-    real_open = Path.open
+    # Tests may run as root, which reads any file whatever its mode: deny the open instead
+    # (the reader opens through os.open, without blocking: a FIFO must not hang it).
+    real_open = os.open
 
-    def guarded(self: Path, *args: object, **kwargs: object) -> object:
-        if self.name.startswith("secret"):
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)  # type: ignore[call-overload]
+    def guarded(name: str, flags: int, *args: int, **kwargs: int) -> int:
+        if os.path.basename(name).startswith("secret"):
+            raise PermissionError(13, "Permission denied", name)
+        return real_open(name, flags, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "open", guarded)
+    for name in ("secret.md", "secret.pdf"):
+        shutil.copy(PDF, tmp_path / name)
+    monkeypatch.setattr(os, "open", guarded)
     for name in ("secret.md", "secret.pdf"):
         path = tmp_path / name
-        shutil.copy(PDF, path)
         with pytest.raises(LibraryError) as err:
             read_document(path)
         assert str(err.value) == f"{path}: the file could not be read (permission denied)"

@@ -235,6 +235,47 @@ def test_the_worker_never_outlives_a_killed_app(tmp_path: Path) -> None:
         app.kill()
 
 
+def test_a_stopped_worker_never_outlives_a_killed_app(tmp_path: Path) -> None:
+    """SIGSTOP keeps the worker from reading its pipe's end: the kernel must take it along."""
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"not a gguf" * 10)
+    code = (
+        "import threading, time\n"
+        "from qwq_edge.runtime.worker_process import WorkerProcess\n"
+        "from qwq_edge.settings import Settings\n"
+        "if __name__ == '__main__':\n"
+        "    replied = threading.Event()\n"
+        "    w = WorkerProcess(lambda item: replied.set(), journal=None)\n"
+        f"    w.send('load', Settings(model={str(bad)!r}), 1)\n"
+        "    replied.wait(60)  # the child is past its start-up, in its command loop\n"
+        "    print(w.process.pid, flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    script = tmp_path / "app.py"
+    script.write_text(code)
+    app = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+        cwd=Path(__file__).parents[2],
+    )  # fmt: skip
+    pid = 0
+    try:
+        assert app.stdout is not None
+        pid = int(app.stdout.readline())
+        os.kill(pid, signal.SIGSTOP)
+        app.kill()
+        app.wait()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if not _alive(pid):
+                return  # gone with the app, stopped or not
+            time.sleep(0.1)
+        raise AssertionError("a stopped worker outlived the app")
+    finally:
+        app.kill()
+        if pid and _alive(pid):
+            os.kill(pid, signal.SIGKILL)  # ours: never leave it behind
+
+
 def _alive(pid: int) -> bool:
     """The worker's parent is gone, so it is not ours to wait for: a zombie counts as gone."""
     try:

@@ -168,18 +168,20 @@ def test_a_configured_url_is_available(searxng: SearxngServer) -> None:
     assert make(searxng.url_with_login("user", PASSWORD)).unavailable() is None
 
 
-def test_a_closed_port_is_a_network_failure() -> None:
+def test_a_closed_port_names_the_url_and_is_not_a_network_failure() -> None:
     url = f"http://user:{PASSWORD}@127.0.0.1:{closed_port()}"
-    message = fails(make(url), "network")
-    assert message.startswith("cannot reach SearXNG at http://***@127.0.0.1:")
+    message = fails(make(url), "server")
+    assert message.startswith("nothing answers at SearXNG at http://***@127.0.0.1:"), message
+    assert "connection refused" in message and "network" not in message
 
 
-def test_a_closed_port_switches_the_cache_to_offline(tmp_path: Path) -> None:
+def test_a_closed_port_does_not_switch_the_cache_to_offline(tmp_path: Path) -> None:
     cache = SearchCache(tmp_path / "cache.sqlite3")
     provider = CachedProvider(make(f"http://127.0.0.1:{closed_port()}"), cache)
     with pytest.raises(SearchError) as info:
         provider.search("q", max_results=3)
-    assert info.value.kind == "went_offline" and provider.mode == "offline"
+    assert info.value.kind == "server" and "127.0.0.1" in str(info.value)
+    assert provider.mode == "online" and not provider.went_offline
 
 
 Setup = Callable[[SearxngServer], None]

@@ -3,6 +3,7 @@ byte at a time, a response too large to keep, a 429 that says when to come back.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from datetime import date
@@ -145,3 +146,19 @@ def test_a_password_in_the_server_url_never_reaches_a_message() -> None:
     provider = TavilyProvider("tvly-test", base_url="http://user:PASS@127.0.0.1:9")
     text: Any = provider._scrub("failed for http://user:PASS@127.0.0.1:9/search (PASS)")
     assert "PASS" not in text and "http://***@127.0.0.1:9/search" in text
+
+
+def test_a_url_with_nothing_listening_is_named_and_does_not_go_offline(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again before the request: nothing listens there
+    url = f"http://user:PASS@127.0.0.1:{port}"
+    cache = SearchCache(tmp_path / "cache.sqlite3")
+    provider = CachedProvider(TavilyProvider("tvly-test", base_url=url, timeout=5), cache)
+    with pytest.raises(SearchError) as info:
+        provider.search("q", max_results=2)
+    message = str(info.value)
+    assert info.value.kind == "server", message
+    assert f"nothing answers at http://***@127.0.0.1:{port}" in message, message
+    assert "PASS" not in message and "network" not in message and "\n" not in message
+    assert provider.mode == "online" and not provider.went_offline
