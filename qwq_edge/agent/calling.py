@@ -121,10 +121,10 @@ class Calls:
         if state.response_queries is None:
             found: set[str] = set()
             for text in state.responses:
-                found |= {_norm(_main(c.arguments)) for c in calls_in(text, self.tools)}
+                found |= {_key(c.name, c.arguments) for c in calls_in(text, self.tools)}
             state.response_queries = found
         body = _norm(call.raw)
-        return _norm(_main(call.arguments)) in state.response_queries or any(
+        return _key(call.name, call.arguments) in state.response_queries or any(
             body in _norm(text) for text in state.responses
         )
 
@@ -222,9 +222,10 @@ class Calls:
         state.after_call = True
 
 
-def _main(args: dict[str, Any]) -> object:
-    """The argument that says what a call does: a search's query, an open's source."""
-    return args.get("query", args.get("source"))
+def _key(name: str, args: dict[str, Any]) -> str:
+    """What a call does: its tool and its main argument (a search's query, an open's
+    source), so a planted search for "2" is not taken for the model's own open of [2]."""
+    return f"{name}\x00{_norm(args.get('query', args.get('source')))}"
 
 
 def _norm(value: object) -> str:

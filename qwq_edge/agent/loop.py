@@ -133,8 +133,7 @@ class Agent(Calls):
         reason: FinishReason = "eos"
         self.turn_start = len(self.context)
         found = False  # a search of this turn returned results, or a source was read
-        self.opener.question = question
-        self.opener.saw_text(question)  # a URL the user gave may be opened
+        self.opener.start(question)  # the default focus; a URL the user gave may be opened
         try:
             self._start_turn(question)
             for event in self._run(state):

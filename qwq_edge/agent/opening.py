@@ -16,6 +16,7 @@ It turns one call into a ``PageOpened`` event and the tokens of its response bod
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -23,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from qwq_edge.agent import prompts
-from qwq_edge.agent.searching import Budget, Searcher, Tokenize
+from qwq_edge.agent.searching import POLL, Budget, Searcher, Tokenize
 from qwq_edge.errors import ErrorKind, ReadError
 from qwq_edge.events import PageOpened, ReadPassage, Source, ToolResult
 from qwq_edge.reading.focus import select
@@ -57,6 +58,13 @@ def opened_event(
     )  # fmt: skip
 
 
+def _scheme(url: str) -> str:
+    try:
+        return urlsplit(url).scheme.lower()
+    except ValueError:
+        return ""  # refused below as "a URL without a scheme"
+
+
 class Opener:
     """One session's opening: the reader, and the URLs the model has been given."""
 
@@ -69,10 +77,17 @@ class Opener:
         self.tokenize = tokenize
         self.allowed: set[str] = set()  # URLs seen in results, opened pages, the user's words
         self.question = ""  # the focus when the model gives none
+        self.read_urls: set[str] = set()  # read this question (read_top skips them)
         # Asks the user about a URL nobody gave (the app's confirmation); None: refuse it.
         self.confirm: Callable[[str], bool] | None = None
 
     # -- what the model has been given -------------------------------------------------
+
+    def start(self, question: str) -> None:
+        """A new question: its words are the default focus, its URLs may be opened."""
+        self.question = question
+        self.read_urls.clear()
+        self.saw_text(question)
 
     def saw_text(self, text: str) -> None:
         self.allowed |= urls_in(text)
@@ -129,9 +144,9 @@ class Opener:
         assert self.reader is not None
         t0 = time.perf_counter()
         try:
-            page = self.reader.read(url)
+            page = self._read(url)
         except ReadError as exc:
-            if exc.kind != "offline":
+            if exc.kind not in ("offline", "cancelled"):
                 budget.opens += 1  # a failed open is spent: no retry loops
             event = PageOpened(
                 call_id, url, focus, known, auto=auto, error=str(exc), error_kind=exc.kind,
@@ -140,6 +155,7 @@ class Opener:
             return event, self.tokenize(prompts.open_failed(str(exc)), False)
         budget.opens += 1
         self.saw_page(page)
+        self.read_urls.add(url)
         source = known or self.searcher.number(url, page.title, page.origin, page.fetched_at)
         chosen = select(
             page.passages, focus or self.question, max_tokens=self.settings.open_max_tokens,
@@ -153,13 +169,16 @@ class Opener:
     def top(self, budget: Budget, result: ToolResult) -> Iterator[tuple[PageOpened, list[int]]]:
         """``read_top``: the search's first K results that are web pages, read for the model
         with the question as the focus (the model's own opens are not spent on them)."""
-        if self.reader is None or result.error is not None:
+        if self.reader is None or result.error is not None or budget.answer_now:
             return
         wanted = self.settings.read_top
         for source in result.sources:
             if wanted <= 0:
                 break
-            if urlsplit(source.url).scheme not in ("http", "https", "file", "zim"):
+            if _scheme(source.url) not in ("http", "https", "file", "zim"):
+                continue
+            if source.url in self.read_urls:  # read already this turn (a repeated search)
+                wanted -= 1
                 continue
             wanted -= 1
             spare = Budget(budget.max_searches, budget.min_searches)  # not the model's opens
@@ -167,6 +186,30 @@ class Opener:
             # A page the model did not ask for and that could not be read: the front ends
             # say so; the model's context is left as the search left it.
             yield event, [] if event.error else body
+
+    def _read(self, url: str) -> Page:
+        """``reader.read`` on a thread of its own, given up when the turn is interrupted
+        (Ctrl+C, Esc, answer now): a page that drips must not hold the turn."""
+        assert self.reader is not None
+        reader, stop = self.reader, self.searcher.stop
+        outcome: list[Page | BaseException] = []
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                outcome.append(reader.read(url))
+            except BaseException as exc:  # handed to the waiting thread
+                outcome.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="qwq-edge-open", daemon=True).start()
+        while not done.wait(POLL):
+            if stop is not None and stop.is_set():
+                raise ReadError("the open was stopped before the page arrived", "cancelled")
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
 
     def _resolve(self, asked: str) -> tuple[str, Source | None]:
         """The URL to read and its number if it has one; ``ReadError`` when refused."""
@@ -181,7 +224,7 @@ class Opener:
         known = self.searcher.by_url(url)
         if known is not None:
             return url, known
-        scheme = urlsplit(url).scheme.lower()
+        scheme = _scheme(url)
         if scheme in ("file", "zim"):
             return url, None  # the reader opens only what the library holds
         if scheme not in ("http", "https"):

@@ -14,10 +14,10 @@ charset-normalizer's guess.
 
 from __future__ import annotations
 
-import html as htmllib
 import io
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from qwq_edge.errors import ReadError
@@ -34,12 +34,9 @@ MIN_WORDS = 5  # fewer words than this in the main text: nothing to read
 MAX_LINKS = 400  # links kept per page (what the model may open next)
 MAX_PDF_PAGES = 300  # pages read from one PDF; the rest are left out
 MAX_PAGE_CHARS = 20_000  # text kept per PDF page (a crafted page can hold megabytes)
-_HREF = re.compile(r"""<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.I)
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~<])")
-_STRONG = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*")
-_EMPHASIS = re.compile(r"(?<![\w*])\*(\S(?:[^*\n]*?\S)?)\*(?![\w*])")
+_MARKUP_STARS = re.compile(r"(?<!\\)\*+")
 _WESTERN = ("cp1252", "latin_1", "iso8859_15")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
@@ -75,8 +72,8 @@ def decode(body: bytes, charset: str | None) -> str:
         if name:
             try:
                 return body.decode(name, errors="replace")
-            except LookupError:
-                continue  # an unknown name: guess instead
+            except (LookupError, UnicodeError, ValueError):
+                continue  # an unknown name, or a codec that is not a charset (idna): guess
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
@@ -108,36 +105,56 @@ def extract(url: str, content_type: str, body: bytes, charset: str | None = None
         what = content_type or "binary data"
         raise ReadError(f"the page is not text or a PDF ({what})", "unreadable")
     text = decode(body, charset)
+    links: tuple[str, ...] = ()
     if kind == "text":
         parts = passages(_stem_of(url), url, text_blocks(text))
         title = _stem_of(url)
     else:
-        title, blocks = html_main(text, url)
+        tree = _tree(text)
+        links = page_links(tree, url)  # before trafilatura, which prunes the tree
+        title, blocks = _main(tree, text, url, favor_recall=True)
         parts = passages(title, url, blocks)
     if sum(len(p.text.split()) for p in parts) < MIN_WORDS:  # a lone "Home" link is not text
         raise ReadError("the page has no main text to read", "unreadable")
-    links = page_links(text, url) if kind == "html" else ()
     return Extracted(title, tuple(parts), links, kind)
 
 
 def html_main(html: str, url: str = "", *, favor_recall: bool = True) -> tuple[str, list[Block]]:
     """The main text of an HTML page as heading-path blocks, and its title
     (``favor_recall=False``: trafilatura's default, which the bench compares against)."""
+    return _main(_tree(html), html, url, favor_recall=favor_recall)
+
+
+def _tree(html: str) -> Any:
+    """The page parsed once by lxml (C, linear in the page: no regex over hostile HTML), or
+    None when it will not parse."""
+    import lxml.html  # type: ignore[import-untyped]  # lazy, with trafilatura
+
+    try:
+        return lxml.html.document_fromstring(html)
+    except Exception:  # lxml's errors on junk (empty, only comments, bad encodings)
+        return None
+
+
+def _main(tree: Any, html: str, url: str, *, favor_recall: bool) -> tuple[str, list[Block]]:
     import trafilatura  # lazy: lxml and its friends cost ~0.3 s to import
 
-    title = _title(html)
-    markdown = trafilatura.extract(
-        html,
-        url=url or None,
-        output_format="markdown",
-        include_tables=True,
-        include_formatting=True,
-        include_links=False,
-        include_images=False,
-        include_comments=False,
-        deduplicate=False,
-        favor_recall=favor_recall,
-    )
+    title = _title(tree)
+    try:
+        markdown = trafilatura.extract(
+            tree if tree is not None else html,
+            url=url or None,
+            output_format="markdown",
+            include_tables=True,
+            include_formatting=True,
+            include_links=False,
+            include_images=False,
+            include_comments=False,
+            deduplicate=False,
+            favor_recall=favor_recall,
+        )
+    except Exception:  # a page trafilatura cannot take apart: the plain reader below
+        markdown = None
     blocks: list[Block] = []
     if markdown:
         h1, blocks = markdown_blocks(plain(markdown))
@@ -151,22 +168,24 @@ def html_main(html: str, url: str = "", *, favor_recall: bool = True) -> tuple[s
 def plain(markdown: str) -> str:
     """Markdown with its inline markup undone, headings, lists and tables kept: the model
     reads ``lru_cache(maxsize=128)``, not ``lru\\_cache(*maxsize=128*)``, and the tokens go
-    to the text. Sphinx's permalink marks (¶) go too."""
-    text = _ESCAPE.sub(r"\1", markdown.replace("¶", ""))
-    text = _STRONG.sub(r"\1", text)
-    return _EMPHASIS.sub(r"\1", text)
+    to the text. Sphinx's permalink marks (¶) go too. Linear: trafilatura escapes a literal
+    star (``\\*``), so every unescaped one is emphasis, dropped before unescaping."""
+    text = _MARKUP_STARS.sub("", markdown.replace("¶", ""))
+    return _ESCAPE.sub(r"\1", text)
 
 
-def _title(html: str) -> str:
-    m = _TITLE.search(html[:200_000])
-    return " ".join(htmllib.unescape(m.group(1)).split()) if m else ""
+def _title(tree: Any) -> str:
+    title = tree.findtext(".//title") if tree is not None else None
+    return " ".join(str(title).split())[:500] if title else ""
 
 
-def page_links(html: str, base: str) -> tuple[str, ...]:
+def page_links(tree: Any, base: str) -> tuple[str, ...]:
     """The page's http(s) links, absolute, fragments dropped, in order, without repeats."""
     out: dict[str, None] = {}
-    for m in _HREF.finditer(html):
-        href = htmllib.unescape(next(g for g in m.groups() if g is not None)).strip()
+    for a in tree.iter("a") if tree is not None else ():
+        href = str(a.get("href") or "").strip()
+        if not href:
+            continue
         try:
             parts = urlsplit(urljoin(base, href))
         except ValueError:

@@ -12,17 +12,20 @@ page must not be able to reach the services on the user's own network
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from urllib3.util import parse_url
 
 from qwq_edge.errors import ReadError
 from qwq_edge.search.http import BoundedSession
 
 MAX_REDIRECTS = 5
+_ODD = re.compile(r"[\x00-\x20\x7f\\]")
 USER_AGENT = "qwq-edge (a research agent reading a page it cites)"
 ACCEPT = "text/html,application/xhtml+xml,application/pdf,text/plain;q=0.9,*/*;q=0.5"
 
@@ -49,10 +52,9 @@ def private_address(host: str) -> str | None:
         ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
-        if (
-            ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast
-            or ip.is_reserved or ip.is_unspecified
-        ):  # fmt: skip
+        # Not "is_private": that misses shared address space (100.64/10, CGNAT and
+        # Tailscale) and others; anything not globally routable is the user's network.
+        if not ip.is_global or ip.is_multicast:
             return str(ip)
     return None
 
@@ -60,12 +62,26 @@ def private_address(host: str) -> str | None:
 def check_url(url: str, *, allow_private: bool) -> None:
     """Refuse (``ReadError``, kind ``refused``) a URL that is not http(s), or whose host is
     on a private network while ``allow_private`` is off."""
-    parts = urlsplit(url)
+    if _ODD.search(url):
+        # urllib3 reads "\\" as the start of the path where urlsplit reads it as part of the
+        # host ("http://127.0.0.1\\@8.8.8.8/"): the check and the request must see one host.
+        raise ReadError("the URL holds spaces, control characters or backslashes", "refused")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        sent = parse_url(url).host
+    except ValueError:
+        raise ReadError("the URL is not a valid web address", "invalid") from None
     if parts.scheme not in ("http", "https"):
         raise ReadError(f"only http and https pages can be fetched, not {parts.scheme}:", "refused")
-    host = parts.hostname
+    if parts.username is not None or parts.password is not None:
+        # A password must not reach the journal or the library, and "user@host" is a
+        # classic way to dress one host up as another.
+        raise ReadError("a URL with a user name or password in it is not opened", "refused")
     if not host:
         raise ReadError("the URL names no host", "refused")
+    if (sent or "").strip("[]").lower() != host.lower():
+        raise ReadError("the URL's host is ambiguous, so it is not opened", "refused")
     if allow_private:
         return
     where = private_address(host)
@@ -83,26 +99,41 @@ def fetch(url: str, *, timeout: float, max_bytes: int, allow_private: bool) -> F
     t0 = time.perf_counter()
     session = BoundedSession(max_bytes, mend_json=False)
     session.headers.update({"User-Agent": USER_AGENT, "Accept": ACCEPT})
+    session.auth = _no_auth  # never the user's ~/.netrc credentials for a page the model chose
     session.begin(timeout)
     try:
         for _ in range(MAX_REDIRECTS + 1):
             check_url(url, allow_private=allow_private)
             response = session.get(url, allow_redirects=False, timeout=timeout)
             if response.is_redirect and response.headers.get("Location"):
-                url = urljoin(url, response.headers["Location"])
+                try:
+                    url = urljoin(url, response.headers["Location"])
+                except ValueError:
+                    raise ReadError("the page redirected to an invalid address", "http") from None
                 continue
             return _answer(url, response, session, time.perf_counter() - t0)
         raise ReadError(f"the page redirected more than {MAX_REDIRECTS} times", "http")
     except requests.Timeout:
         raise ReadError(f"the page did not arrive within {timeout:g} s", "timeout") from None
     except requests.ConnectionError:
-        raise ReadError(f"{urlsplit(url).hostname} could not be reached", "network") from None
+        raise ReadError(f"{_host(url)} could not be reached", "network") from None
     except requests.RequestException as exc:
         raise ReadError(
             f"the page could not be fetched ({type(exc).__name__})", "network"
         ) from None
     finally:
         session.close()
+
+
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or "the host"
+    except ValueError:
+        return "the host"
 
 
 def _answer(url: str, response: requests.Response, session: BoundedSession, took: float) -> Fetched:

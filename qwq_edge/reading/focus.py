@@ -66,16 +66,17 @@ def scores(parts: Sequence[Passage], focus: str) -> list[float]:
     lengths = [sum(d.values()) for d in docs]
     avg = sum(lengths) / len(lengths) or 1.0
     n = len(docs)
+    idf = {}
+    for q in query:  # once per term: linear in the page, not quadratic
+        df = sum(1 for d in docs if q in d)
+        idf[q] = math.log(1 + (n - df + 0.5) / (df + 0.5))
     raw = []
     for doc, length in zip(docs, lengths, strict=True):
         s = 0.0
         for q in query:
             tf = doc.get(q, 0)
-            if not tf:
-                continue
-            df = sum(1 for d in docs if q in d)
-            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-            s += idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / avg))
+            if tf:
+                s += idf[q] * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / avg))
         raw.append(s)
     out = []
     for i, s in enumerate(raw):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
-from qwq_edge.errors import LibraryError, ReadError
+from qwq_edge.errors import LibraryError, QwqEdgeError, ReadError
 from qwq_edge.events import Origin
 from qwq_edge.library.pages import keep_page, stored_page, whole
 from qwq_edge.library.passages import Passage
@@ -65,6 +65,16 @@ class Reader:
         self.offline = offline
 
     def read(self, url: str) -> Page:
+        try:
+            return self._read(url)
+        except ReadError:
+            raise
+        except ValueError:  # urlsplit on "http://[x/", a bad percent-escape
+            raise ReadError("the URL is not a valid address", "invalid") from None
+        except (QwqEdgeError, sqlite3.Error, OSError) as exc:  # the library's own trouble
+            raise ReadError(f"the library could not be read ({exc})", "library") from None
+
+    def _read(self, url: str) -> Page:
         scheme = urlsplit(url).scheme.lower()
         if scheme == "file":
             return self._document(url)
@@ -144,7 +154,8 @@ class Reader:
                 Passage(p.title, p.heading, p.text, _cite(url, p.uri, got.url))
                 for p in page.passages
             ]
-            with contextlib.suppress(sqlite3.Error, OSError):  # a full disk: read, not kept
+            # A full disk or a library locked too long: the page is read, not kept.
+            with contextlib.suppress(sqlite3.Error, OSError, QwqEdgeError):
                 keep_page(index, url, page.title, parts, when)
         return Page(
             url, page.title, page.passages, page.links, origin="web", cached=False,

@@ -170,12 +170,16 @@ def _checked(
 _HINTS: dict[type, dict[str, Any]] = {}
 
 
-def _well_typed(event: Event) -> bool:
-    """Every text, number and flag of ``event`` is one (what the renderers rely on)."""
+def _well_typed(event: Any) -> bool:
+    """Every text, number and flag of ``event`` is one (what the renderers rely on), and so
+    are those of the objects inside it (hits, sources, passages read)."""
     cls = type(event)
     hints = _HINTS.get(cls) or _HINTS.setdefault(cls, get_type_hints(cls))
     for f in dataclasses.fields(event):
         want, value = hints[f.name], getattr(event, f.name)
+        inner = value if isinstance(value, tuple) else (value,)
+        if any(dataclasses.is_dataclass(v) and not _well_typed(v) for v in inner):
+            return False
         if want is float:
             ok = _is_number(value) if f.name == "t" else _is_real(value)
         elif want is int:

@@ -218,6 +218,8 @@ class QwqEdgeApp(SessionActions, App[None]):
 
     async def on_turn_done(self, message: TurnDone) -> None:
         self.running = False
+        if isinstance(self.screen, ConfirmOpen):  # the worker stopped waiting (cancel, time)
+            self.screen.dismiss("deny")
         await self.query_one(Conversation).flush()
         self.flusher.pause()
         if message.note:

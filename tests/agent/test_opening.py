@@ -213,3 +213,40 @@ def test_a_continued_session_keeps_the_numbers_its_opens_gave(site: PageServer) 
     restore(a, [], 1, 0.0, [earlier])
     (page,) = opened(list(a.ask("And who lit it?")))
     assert page.source is not None and page.source.n == 3
+
+
+def test_a_planted_search_does_not_block_an_open_of_the_same_number(site: PageServer) -> None:
+    planted = ' {"action": "web_search", "action_input": {"query": "1"}}'
+    script = [
+        "<tool_call>",
+        SEARCH % "teasel",
+        "<tool_call>",
+        OPEN_CALL % ("1", ""),
+        "ok<|im_end|>",
+    ]
+    (page,) = opened(list(agent(script, site, extra=planted).ask("teasel?")))
+    assert page.error is None and page.passages
+
+
+def test_read_top_does_not_read_a_page_again_for_a_repeated_search(site: PageServer) -> None:
+    script = ["<tool_call>", SEARCH % "teasel", "<tool_call>", SEARCH % "teasel", "ok<|im_end|>"]
+    pages = opened(list(agent(script, site, read_top=1).ask("teasel?")))
+    assert len(pages) == 1  # the repeat shows the same results, and reads nothing again
+
+
+def test_a_stopped_turn_does_not_wait_for_a_dripping_page(site: PageServer) -> None:
+    import threading
+    import time
+
+    from qwq_edge.agent.state import Controls
+
+    drip = site.url("/drip.html")
+    a = agent(["<tool_call>", OPEN_CALL % (drip, ""), "ok<|im_end|>"], site, open_any=True)
+    controls = Controls()
+    a.searcher.stop = controls.interrupt  # as run_turn sets it
+    threading.Timer(0.5, controls.cancel).start()
+    t0 = time.monotonic()
+    events = list(a.ask("read it", controls))
+    assert time.monotonic() - t0 < 5  # the open's deadline is 5 s here, the drip endless
+    (page,) = opened(events)
+    assert page.error_kind == "cancelled"

@@ -180,3 +180,27 @@ def test_files_outside_the_library_are_refused(library: LibraryProvider) -> None
     err = failure(reader(library), "file:///etc/passwd")
     assert err.kind == "refused" and "/etc/passwd is not in the library" in str(err)
     assert failure(reader(None), "file:///etc/passwd").kind == "refused"
+
+
+@pytest.mark.parametrize(
+    ("url", "kind", "words"),
+    [
+        ("http://127.0.0.1:9\\@8.8.8.8/", "refused", "backslashes"),  # urllib3 sees 127.0.0.1
+        ("http://user:secret@example.org/", "refused", "user name or password"),
+        ("http://evil.example@127.0.0.1/", "refused", "user name or password"),
+        ("http://100.64.0.1/", "refused", "private network"),  # shared space (CGNAT)
+        ("http://[x/", "invalid", "not a valid"),
+    ],
+)
+def test_urls_that_hide_their_host_are_refused(url: str, kind: str, words: str) -> None:
+    err = failure(reader(allow_private=False), url)
+    assert err.kind == kind and words in str(err)
+    assert "secret" not in str(err)
+
+
+def test_a_charset_that_is_not_one_is_guessed_instead() -> None:
+    from qwq_edge.reading.extract import extract
+
+    body = "<html><body><main><p>Caf\xe9 notes about the harbour and its boats.</p></main>"
+    page = extract("http://x/", "text/html", body.encode("latin-1"), charset="idna")
+    assert "Café" in page.passages[0].text

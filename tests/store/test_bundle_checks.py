@@ -45,3 +45,17 @@ def test_a_real_session_and_its_branch_import_elsewhere(tmp_path: Path) -> None:
         assert import_bundle(other, tmp_path / f"{sid}.json", cache) == sid
         assert list(other.events(sid)) == list(journal.events(sid))
     assert other.session(child).parent == agent.session_id
+
+
+def test_the_objects_inside_an_event_are_checked_too() -> None:
+    """A bundled open whose passage text is a number, or whose source number is text,
+    would crash the renderers later: it is refused at import."""
+    from qwq_edge.events import PageOpened, ReadPassage, SearchHit, Source, ToolResult
+    from qwq_edge.store.bundle import _well_typed
+
+    good = PageOpened(1, "https://e.com", "f", Source(1, "T", "https://e.com"), "T",
+                      (ReadPassage(0, "h", "text"),))  # fmt: skip
+    assert _well_typed(good)
+    assert not _well_typed(PageOpened(1, "u", "f", Source("zz", "T", "u"), "T"))  # type: ignore[arg-type]
+    assert not _well_typed(PageOpened(1, "u", "f", None, "T", (ReadPassage(0, "h", 5),)))  # type: ignore[arg-type]
+    assert not _well_typed(ToolResult(1, "p", "q", hits=(SearchHit(5, "u", "c"),)))  # type: ignore[arg-type]
