@@ -87,9 +87,12 @@ def test_a_journal_that_cannot_write_is_said_once_and_the_answer_goes_on(
 
 def test_the_foreground_runs_on_the_engine_thread_and_cancels(tmp_path: Path) -> None:
     threads: set[str] = set()
-    engine = ScriptedEngine(
-        ["A long story " * 50], on_token=lambda i: threads.add(threading.current_thread().name)
-    )
+
+    def paced(i: int) -> None:
+        threads.add(threading.current_thread().name)
+        time.sleep(0.005)  # a loaded machine must not let the story end before the Ctrl+C
+
+    engine = ScriptedEngine(["A long story " * 50], on_token=paced)
     agent = _agent([], engine=engine)
     runner = EngineThread()
     events: list[Event] = []
