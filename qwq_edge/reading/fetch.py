@@ -22,6 +22,7 @@ import requests
 from urllib3.util import parse_url
 
 from qwq_edge.errors import ReadError
+from qwq_edge.reading import peer
 from qwq_edge.search.http import BoundedSession
 
 MAX_REDIRECTS = 5
@@ -49,13 +50,13 @@ def private_address(host: str) -> str | None:
     except (OSError, UnicodeError):
         raise ReadError(f"the host {host} could not be resolved", "network") from None
     for info in infos:
-        ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
         # Not "is_private": that misses shared address space (100.64/10, CGNAT and
         # Tailscale) and others; anything not globally routable is the user's network.
-        if not ip.is_global or ip.is_multicast:
-            return str(ip)
+        address = str(info[4][0])
+        if not peer.public(address):
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+            mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+            return str(mapped or ip)
     return None
 
 
@@ -100,7 +101,11 @@ def fetch(url: str, *, timeout: float, max_bytes: int, allow_private: bool) -> F
     session = BoundedSession(max_bytes, mend_json=False)
     session.headers.update({"User-Agent": USER_AGENT, "Accept": ACCEPT})
     session.auth = _no_auth  # never the user's ~/.netrc credentials for a page the model chose
+    if not allow_private:  # the peer checked again once connected (DNS rebinding)
+        session.mount("http://", peer.PublicOnly())
+        session.mount("https://", peer.PublicOnly())
     session.begin(timeout)
+    peer.begin()
     try:
         for _ in range(MAX_REDIRECTS + 1):
             check_url(url, allow_private=allow_private)
@@ -116,6 +121,13 @@ def fetch(url: str, *, timeout: float, max_bytes: int, allow_private: bool) -> F
     except requests.Timeout:
         raise ReadError(f"the page did not arrive within {timeout:g} s", "timeout") from None
     except requests.ConnectionError:
+        address = peer.refused()
+        if address is not None:
+            raise ReadError(
+                f"{_host(url)} led to {address}, a private address, so nothing was sent "
+                "(open_allow_private allows it)",
+                "refused",
+            ) from None
         raise ReadError(f"{_host(url)} could not be reached", "network") from None
     except requests.RequestException as exc:
         raise ReadError(

@@ -15,6 +15,7 @@ from qwq_edge.library.index import Library
 from qwq_edge.library.pages import stored_page
 from qwq_edge.library.provider import LibraryProvider
 from qwq_edge.reading import fetch as fetch_module
+from qwq_edge.reading import peer
 from qwq_edge.reading.fetch import check_url
 from qwq_edge.reading.reader import Reader
 from tests.support.page_server import PageServer
@@ -157,15 +158,32 @@ def test_private_addresses_are_refused_by_default(site: PageServer) -> None:
         assert refused.value.kind == "refused"
 
 
+def _public_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """127.0.0.1 taken for a public address (the test site's), every other address as is."""
+    real = peer.public
+    monkeypatch.setattr(peer, "public", lambda ip: ip == "127.0.0.1" or real(ip))
+
+
 def test_every_redirect_hop_is_checked(site: PageServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first host passes (taken as public here), and its redirect to localhost, which
-    really resolves to loopback, is refused."""
-    real = fetch_module.private_address
-    monkeypatch.setattr(
-        fetch_module, "private_address", lambda host: None if host == "127.0.0.1" else real(host)
-    )
-    err = failure(reader(allow_private=False), site.url("/to-localhost"))
-    assert err.kind == "refused" and "localhost is on a private network" in str(err)
+    """The first host passes (taken as public here); its redirect to 127.0.0.2, another
+    loopback address, is refused before any connection."""
+    _public_here(monkeypatch)
+    before = site.hits.get("/teasel.html", 0)
+    err = failure(reader(allow_private=False), site.url("/to-loopback-2"))
+    assert err.kind == "refused" and "127.0.0.2 is on a private network" in str(err)
+    assert site.hits.get("/teasel.html", 0) == before
+
+
+def test_a_name_that_turns_private_after_the_check_gets_nothing_sent(
+    site: PageServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the check saw a public address (as a zero-TTL name would answer),
+    the connection reached a private one. It is closed before the request is written."""
+    monkeypatch.setattr(fetch_module, "private_address", lambda host: None)
+    before = dict(site.hits)
+    err = failure(reader(allow_private=False), site.url("/teasel.html"))
+    assert err.kind == "refused" and "led to 127.0.0.1, a private address" in str(err)
+    assert site.hits == before  # not one request reached the server
 
 
 @pytest.mark.parametrize(

@@ -129,6 +129,9 @@ class PageServer:
             self._send(
                 h, 302, "text/plain", b"", Location=f"http://localhost:{self.port}/teasel.html"
             )
+        elif path.startswith("/to-loopback-2"):
+            there = f"http://127.0.0.2:{self.port}/teasel.html"  # another loopback address
+            self._send(h, 302, "text/plain", b"", Location=there)
         elif path == "/to-file":
             self._send(h, 302, "text/plain", b"", Location="file:///etc/passwd")
         elif path == "/huge.html":
