@@ -171,6 +171,10 @@ class Settings:
         None, "API key for the llama-server", env="QWQ_EDGE_SERVER_KEY", flag="--server-key",
         secret=True,
     )  # fmt: skip
+    server_timeout: float = opt(
+        300.0, "seconds a llama-server request may go unanswered before it is given up",
+        env="QWQ_EDGE_SERVER_TIMEOUT", min=1, max=86400,
+    )  # fmt: skip
     tavily_api_key: str | None = opt(None, "Tavily API key", env="TAVILY_API_KEY", secret=True)
     tavily_url: str | None = opt(None, "a Tavily-compatible server", env="QWQ_EDGE_TAVILY_URL")
     search_depth: SearchDepth = opt("basic", "Tavily search depth")

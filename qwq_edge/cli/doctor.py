@@ -218,7 +218,9 @@ def server_report(settings: Settings) -> int:
 
     assert settings.server is not None
     try:
-        eng = RemoteEngine(settings.server, settings.server_key, on_wait=print)
+        eng = RemoteEngine(
+            settings.server, settings.server_key, timeout=settings.server_timeout, on_wait=print
+        )
     except QwqEdgeError as exc:
         return fail(str(exc))
     info, gen = eng.info, eng.props.get("default_generation_settings", {})

@@ -14,7 +14,8 @@ resume and token-level injection defense all stay ours.
 - Nothing the server says is trusted: every token id is checked against its vocabulary,
   every count and size is bounded (``server_api.check_*``), each failure one sentence.
 - A request the server does not answer is said after ``NOTE_AFTER`` seconds (``on_wait``)
-  and given up after ``ANSWER_WAIT``; cancel gives it up at once.
+  and given up after ``timeout`` (the ``server_timeout`` setting; ``ANSWER_WAIT`` when
+  none is given); cancel gives it up at once.
 """
 
 from __future__ import annotations

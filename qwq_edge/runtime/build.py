@@ -43,7 +43,10 @@ def load_engine(
     ``server`` set, the model is the one that llama-server runs (``on_wait``: told while it
     is still loading; ``on_progress``: told how far a local load got, 0 to 1)."""
     if settings.server and path is None:
-        return RemoteEngine(settings.server, settings.server_key, on_wait=on_wait or _say)
+        return RemoteEngine(
+            settings.server, settings.server_key, timeout=settings.server_timeout,
+            on_wait=on_wait or _say,
+        )  # fmt: skip
     p = where or paths()
     model = resolve.locate(settings, p, path)
     plan = resolve.plan(settings, model)

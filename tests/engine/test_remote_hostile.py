@@ -247,6 +247,20 @@ def test_a_hung_completion_is_said_within_seconds_and_given_up(
     assert "8 s" in one_sentence(info.value)
 
 
+def test_the_wait_is_the_server_timeout_setting(hostile: Hostile) -> None:
+    """Through the composition root, as `ask --server` builds it (QWQ_EDGE_SERVER_TIMEOUT)."""
+    from qwq_edge.runtime import load_engine
+    from qwq_edge.settings import Settings
+
+    hostile.behaviour.hang = 60.0
+    eng = load_engine(Settings(server=hostile.url, server_timeout=3), on_wait=lambda s: None)
+    t0 = time.monotonic()
+    with pytest.raises(ServerError) as info:
+        _generate(eng)  # type: ignore[arg-type]
+    assert info.value.kind == "timeout" and time.monotonic() - t0 < 8
+    assert "3 s" in one_sentence(info.value)
+
+
 def test_cancel_still_ends_a_hung_completion_at_once(hostile: Hostile) -> None:
     hostile.behaviour.hang = 60.0
     eng = RemoteEngine(hostile.url)
