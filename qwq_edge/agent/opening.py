@@ -16,7 +16,6 @@ It turns one call into a ``PageOpened`` event and the tokens of its response bod
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -24,11 +23,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from qwq_edge.agent import prompts
-from qwq_edge.agent.searching import POLL, Budget, Searcher, Tokenize
+from qwq_edge.agent.searching import Budget, Searcher, Stopped, Tokenize, waited
 from qwq_edge.errors import ErrorKind, ReadError
 from qwq_edge.events import PageOpened, ReadPassage, Source, ToolResult
 from qwq_edge.reading.focus import select
-from qwq_edge.reading.reader import Page, PageReader
+from qwq_edge.reading.reader import Page, PageReader, not_a_source
 from qwq_edge.settings import Settings
 
 _URL = re.compile(r"""https?://[^\s<>"'`\]\[)(]+""")
@@ -188,28 +187,14 @@ class Opener:
             yield event, [] if event.error else body
 
     def _read(self, url: str) -> Page:
-        """``reader.read`` on a thread of its own, given up when the turn is interrupted
-        (Ctrl+C, Esc, answer now): a page that drips must not hold the turn."""
-        assert self.reader is not None
-        reader, stop = self.reader, self.searcher.stop
-        outcome: list[Page | BaseException] = []
-        done = threading.Event()
-
-        def work() -> None:
-            try:
-                outcome.append(reader.read(url))
-            except BaseException as exc:  # handed to the waiting thread
-                outcome.append(exc)
-            finally:
-                done.set()
-
-        threading.Thread(target=work, name="qwq-edge-open", daemon=True).start()
-        while not done.wait(POLL):
-            if stop is not None and stop.is_set():
-                raise ReadError("the open was stopped before the page arrived", "cancelled")
-        if isinstance(outcome[0], BaseException):
-            raise outcome[0]
-        return outcome[0]
+        """``reader.read``, given up when the turn is interrupted (Ctrl+C, Esc, answer
+        now): a page that drips must not hold the turn (the fetch has its own deadline)."""
+        reader = self.reader
+        assert reader is not None
+        try:
+            return waited(lambda: reader.read(url), self.searcher.stop, None, "qwq-edge-open")
+        except Stopped:
+            raise ReadError("the open was stopped before the page arrived", "cancelled") from None
 
     def _resolve(self, asked: str) -> tuple[str, Source | None]:
         """The URL to read and its number if it has one; ``ReadError`` when refused."""
@@ -228,10 +213,7 @@ class Opener:
         if scheme in ("file", "zim"):
             return url, None  # the reader opens only what the library holds
         if scheme not in ("http", "https"):
-            shown = f"{scheme}:" if scheme else "a URL without a scheme"
-            raise ReadError(
-                f"only web pages and library documents can be opened, not {shown}", "refused"
-            )
+            raise ReadError(not_a_source(scheme), "refused")
         if not self.settings.open_any and url not in self.allowed:
             if self.confirm is not None and self.confirm(url):
                 self.allowed.add(url)

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, TypeVar
 
 from qwq_edge.agent import prompts
 from qwq_edge.errors import ErrorKind, SearchError
@@ -29,8 +29,41 @@ EarlyEnd = Literal["budget", "cancelled", "context_full", "max_tokens"]
 POLL = 0.05  # seconds between looks at the deadline and the stop event during a search
 
 
-class _Stopped(Exception):
-    """The turn's interrupt was set while a search ran."""
+class Stopped(Exception):
+    """The turn's interrupt was set while a tool waited (a search, a page)."""
+
+
+T = TypeVar("T")
+
+
+def waited(
+    work: Callable[[], T], stop: threading.Event | None, limit: float | None, name: str
+) -> T:
+    """``work()`` run on a thread of its own and waited for on this one, until it returns
+    (or raises), ``limit`` seconds pass (``TimeoutError``) or ``stop`` is set (``Stopped``).
+    Work left behind ends on its own: a search or a fetch is bounded by its own deadline."""
+    outcome: list[T | BaseException] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except BaseException as exc:  # handed to the waiting thread
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    deadline = time.monotonic() + limit if limit is not None else None
+    while not done.wait(POLL):
+        if stop is not None and stop.is_set():
+            raise Stopped
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 class TurnOver(Exception):
@@ -153,7 +186,7 @@ class Searcher:
         t0 = time.perf_counter()
         try:
             response = self._search(query)
-        except _Stopped:  # not spent: the turn is being cancelled or told to answer now
+        except Stopped:  # not spent: the turn is being cancelled or told to answer now
             result, _ = refuse(prompts.STOPPED, "cancelled")
             return result, self.tokenize(prompts.STOPPED, True)
         except SearchError as exc:
@@ -191,32 +224,17 @@ class Searcher:
 
     def _search(self, query: str) -> SearchResponse:
         """The provider's answer, waited for on this thread until it comes, the deadline
-        passes (``SearchError``, kind ``timeout``) or ``stop`` is set (``_Stopped``)."""
+        passes (``SearchError``, kind ``timeout``) or ``stop`` is set (``Stopped``)."""
         provider = self.provider
         assert provider is not None
         limit = self.settings.search_timeout
-        outcome: list[SearchResponse | BaseException] = []
-        done = threading.Event()
-
-        def work() -> None:
-            try:
-                outcome.append(provider.search(query, max_results=self.settings.max_results))
-            except BaseException as exc:  # handed to the waiting thread
-                outcome.append(exc)
-            finally:
-                done.set()
-
-        threading.Thread(target=work, name="qwq-edge-search", daemon=True).start()
-        deadline = time.monotonic() + limit
-        stop = self.stop
-        while not done.wait(POLL):
-            if stop is not None and stop.is_set():
-                raise _Stopped
-            if time.monotonic() > deadline:
-                raise SearchError(timeout_message(limit), "timeout")
-        if isinstance(outcome[0], BaseException):
-            raise outcome[0]
-        return outcome[0]
+        try:
+            return waited(
+                lambda: provider.search(query, max_results=self.settings.max_results),
+                self.stop, limit, "qwq-edge-search",
+            )  # fmt: skip
+        except TimeoutError:
+            raise SearchError(timeout_message(limit), "timeout") from None
 
     def _number(self, hit: SearchHit, response: SearchResponse) -> Source:
         known = self._by_url.get(hit.url) if hit.url else None

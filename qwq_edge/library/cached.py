@@ -69,9 +69,10 @@ def index_hits(library: Library, results: Iterable[ToolResult | PageOpened]) -> 
     library they came from), labelled "pack", and the passages it read of pages it opened
     (kept as pages, unless this library has its own copy). Returns the documents written."""
     docs: dict[str, Document] = {}
+    pages = 0
     for result in results:
         if isinstance(result, PageOpened):
-            docs.update(_read_page(library, result))
+            pages += _keep_read(library, result)  # its own source, "opened pages"
             continue
         for h in result.hits:
             if h.origin in ("file", "zim", "pack") and h.url and h.content:
@@ -80,18 +81,19 @@ def index_hits(library: Library, results: Iterable[ToolResult | PageOpened]) -> 
     if docs:
         library.add_source(SOURCE, "cache", "search cache")
         library.put(SOURCE, docs.values())
-    return len(docs)
+    return len(docs) + pages
 
 
-def _read_page(library: Library, opened: PageOpened) -> dict[str, Document]:
-    """A bundled session's open, kept as a page when this library has no copy of it."""
+def _keep_read(library: Library, opened: PageOpened) -> int:
+    """A bundled session's open, kept as a page when this library has no copy of it.
+    Returns the documents written (0 or 1)."""
     if opened.error or not opened.passages or opened.url.startswith(("file:", "zim:")):
-        return {}
+        return 0
     if stored_page(library, opened.url) is not None:
-        return {}
+        return 0
     parts = [Passage(opened.title, p.heading, p.text, opened.url) for p in opened.passages]
     keep_page(library, opened.url, opened.title, parts, opened.t)
-    return {opened.url: Document(opened.url, opened.url, opened.title, "page", parts)}
+    return 1
 
 
 def sync_cache(library: Library, cache: SearchCache, origin: Origin = "cache") -> int:

@@ -27,6 +27,12 @@ from qwq_edge.reading.extract import extract
 from qwq_edge.reading.fetch import fetch
 
 
+def not_a_source(scheme: str) -> str:
+    """The sentence for a scheme ``open`` does not read (``javascript:``, ``ftp:``, none)."""
+    shown = f"{scheme}:" if scheme else "a URL without a scheme"
+    return f"only web pages and library documents can be opened, not {shown}"
+
+
 @dataclass(frozen=True)
 class Page:
     url: str
@@ -81,10 +87,7 @@ class Reader:
         if scheme == "zim":
             return self._article(url)
         if scheme not in ("http", "https"):
-            shown = scheme + ":" if scheme else "a URL without a scheme"
-            raise ReadError(
-                f"only web pages and library documents can be opened, not {shown}", "refused"
-            )
+            raise ReadError(not_a_source(scheme), "refused")
         return self._web(url)
 
     # -- the library -----------------------------------------------------------------
