@@ -155,6 +155,8 @@ class PageOpened:
     error: str | None = None
     error_kind: ErrorKind | None = None
     t: float = field(default_factory=_now)
+    author: str = ""  # as the page states it (its metadata), for a bibliography
+    published: str = ""  # the date the page states (ISO, or a year)
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,81 @@ class Finished:
     t: float = field(default_factory=_now)
 
 
+@dataclass(frozen=True)
+class PlanSection:
+    """One section of a report's plan: what it is for and the questions it answers."""
+
+    title: str
+    goal: str
+    questions: tuple[str, ...] = ()
+
+
+PlanStatus = Literal["proposed", "approved", "edited", "rejected"]
+Verdict = Literal["supported", "partly", "unsupported", "unmatched"]
+SectionState = Literal["waiting", "researching", "writing", "verifying", "done", "missing"]
+
+
+@dataclass(frozen=True)
+class ReportPlanned:
+    """A research report's plan: as the model wrote it (``proposed``), then as the user
+    left it (``approved``, ``edited`` or ``rejected``). The last one is the plan that runs."""
+
+    title: str
+    sections: tuple[PlanSection, ...]
+    status: PlanStatus = "proposed"
+    topic: str = ""
+    t: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class SectionStarted:
+    """Section ``index`` (from 1) of a report is researched next: its turn follows."""
+
+    index: int
+    title: str
+    t: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class ClaimChecked:
+    """One sentence of a report that cites sources, judged against their passages."""
+
+    section: int
+    sentence: str
+    cited: tuple[int, ...]
+    verdict: Verdict
+    source: int = 0  # the source whose passage the verdict relied on (0: none)
+    passage: str = ""  # that passage's text, as the verifier read it
+    fixed: str | None = None  # with --fix: the rewritten sentence ("" when it was dropped)
+    t: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class SectionWritten:
+    """A report section as it goes into the report: its Markdown (claims marked), a short
+    summary (what later sections see), and the sources it cites."""
+
+    index: int
+    title: str
+    text: str
+    summary: str = ""
+    sources: tuple[Source, ...] = ()
+    unmatched: tuple[int, ...] = ()
+    reason: FinishReason = "eos"
+    t: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class ReportWritten:
+    """The report's files were written to ``folder``; ``partial`` lists what is missing."""
+
+    folder: str
+    partial: bool = False
+    missing: tuple[str, ...] = ()  # titles of the sections not written
+    files: tuple[str, ...] = ()
+    t: float = field(default_factory=_now)
+
+
 Event = (
     SessionStarted
     | QuestionAsked
@@ -237,6 +314,11 @@ Event = (
     | ErrorEvent
     | FinalAnswer
     | Finished
+    | ReportPlanned
+    | SectionStarted
+    | ClaimChecked
+    | SectionWritten
+    | ReportWritten
 )
 
 
@@ -251,8 +333,15 @@ def _type_name(cls: type) -> str:
 
 
 EVENT_TYPES: dict[str, type] = {_type_name(c): c for c in get_args(Event)}
-_NESTED: dict[str, type] = {"hits": SearchHit, "sources": Source, "passages": ReadPassage}
+_NESTED: dict[str, type] = {
+    "hits": SearchHit, "sources": Source, "passages": ReadPassage, "sections": PlanSection,
+}  # fmt: skip
 _SINGLE: dict[str, type] = {"source": Source}  # one nested object (or None)
+
+
+def _tuples(item: dict[str, Any]) -> dict[str, Any]:
+    """A nested object's lists as tuples (a frozen dataclass holds tuples)."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in item.items()}
 
 
 def event_type(event: Event) -> str:
@@ -278,7 +367,7 @@ def from_dict(data: dict[str, Any]) -> Event:
             continue  # written by a newer version: ignore rather than fail a replay
         nested = _NESTED.get(key)
         if nested is not None and "tuple" in str(hints[key]):
-            value = tuple(nested(**item) for item in value)
+            value = tuple(nested(**_tuples(item)) for item in value)
         elif key in _SINGLE and isinstance(value, dict):
             value = _SINGLE[key](**value)
         elif isinstance(value, list) and "tuple" in str(hints[key]):

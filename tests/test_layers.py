@@ -19,7 +19,7 @@ RANK = {
     # backends and stores
     "models": 1, "engine": 1, "search": 1, "store": 1, "library": 1, "reading": 1,
     # the loop
-    "agent": 2,
+    "agent": 2, "research": 2,
     # composition and turns
     "runtime": 3,
     # front ends (and the bench, which drives the front ends)

@@ -55,3 +55,18 @@ def restore(
     agent.turn = turns
     agent.turn_start = len(agent.context)
     agent._turn_open = bool(agent.context) and agent.context[-1] != agent._im_end
+
+
+def branch_at(agent: Agent, context: list[int]) -> None:
+    """Go back to ``context``, a closed turn's end (a report's plan), so that the next
+    question branches from it; the engine reuses whatever prefix its KV cache shares."""
+    agent.context = list(context)
+    agent.turn_start = len(agent.context)
+    agent._turn_open = False
+
+
+def open_turn(agent: Agent, question: str) -> None:
+    """Append ``question`` as the next user turn and open the assistant's (the prompt's
+    layout, trusted and untrusted parts, exactly as ``ask`` does); raises ``TurnOver``
+    when it does not fit."""
+    agent._start_turn(question)

@@ -7,10 +7,12 @@ import sys
 from typing import TextIO
 
 from qwq_edge.agent.recognizer import dangling
+from qwq_edge.cli.report_lines import ReportEvent, report_lines
 from qwq_edge.events import (
     FROM_MEMORY,
     AnswerDelta,
     AnswerRetracted,
+    ClaimChecked,
     ErrorEvent,
     Event,
     FinalAnswer,
@@ -18,6 +20,10 @@ from qwq_edge.events import (
     Notice,
     PageOpened,
     QuestionAsked,
+    ReportPlanned,
+    ReportWritten,
+    SectionStarted,
+    SectionWritten,
     SessionStarted,
     Stats,
     ThinkingDelta,
@@ -66,6 +72,8 @@ class TextRenderer:
         self._drafted = self._accepted = 0  # speculation: drafted from the context, kept
         self._said: str | None = None  # the last search error shown (not said twice)
         self._held = ""  # the end of the answer, held while it could be a call's opener
+        self._started = 0.0  # when the session began (a report's steps are timed from it)
+        self._plan_sections = 0
 
     def _style(self, code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
@@ -86,7 +94,7 @@ class TextRenderer:
         w = self.out.write
         match event:
             case SessionStarted():
-                pass
+                self._started = event.t
             case QuestionAsked(question=question):
                 if self.echo_questions:
                     self._enter("question")
@@ -148,6 +156,10 @@ class TextRenderer:
                         w(f"  [{src.n}] {title}{_origin(src.origin)}\n      {url}\n")
             case Finished(reason=reason):
                 self._finished(reason)
+            case ReportPlanned() | SectionStarted() | ClaimChecked() | SectionWritten():
+                self._report(event)
+            case ReportWritten():
+                self._report(event)
             case _:
                 assert_never(event)
         self.out.flush()
@@ -165,6 +177,14 @@ class TextRenderer:
         for src in event.sources:
             line = f"  [{src.n}] {printable(src.title)}{_origin(src.origin)} — {printable(src.url)}"
             w(self._style("2", line) + "\n")
+
+    def _report(self, event: ReportEvent) -> None:
+        if isinstance(event, ReportPlanned):
+            self._plan_sections = len(event.sections)
+        self._enter("report")
+        style = "2" if isinstance(event, ClaimChecked) else "1;36"
+        for line in report_lines(event, self._started or event.t, self._plan_sections):
+            self.out.write(self._style(style, line) + "\n")
 
     def _finished(self, reason: str) -> None:
         if self.show_stats and self._tokens:

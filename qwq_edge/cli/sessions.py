@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable
@@ -32,7 +33,9 @@ def register(sub: Any) -> None:
     ss.add_parser("delete", help="delete a session").add_argument("id")
     ex = ss.add_parser("export", help="write a session to a file")
     ex.add_argument("id")
-    ex.add_argument("--to", choices=["md", "json", "bundle"], default="bundle")
+    ex.add_argument("--to", choices=["md", "json", "bundle", "report"], default="bundle",
+                    help="report: a report's files (Markdown, BibTeX, RIS, CSL-JSON, "
+                    "provenance) into the folder FILE")  # fmt: skip
     ex.add_argument("file", type=Path)
     ss.add_parser("import", help="add a session bundle from another machine").add_argument(
         "file", type=Path
@@ -106,6 +109,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.created))
             title = textwrap.shorten(printable(row.title), 60)
             branch = f"  (branch of {row.parent}, turn {row.parent_turn})" if row.parent else ""
+            title = f"[report] {title}" if row.kind == "report" else title
             line = f"{row.id}  {when}  {row.searches:>2} searches  {row.status:<11}  {title}"
             print(printable(line + branch))
         return 0
@@ -175,6 +179,8 @@ def _export(journal: Journal, session_id: str, kind: str, target: Path) -> int:
 
     from qwq_edge.store.bundle import export_bundle, session_dict, to_markdown
 
+    if kind == "report" or (kind == "md" and journal.session(session_id).kind == "report"):
+        return _export_report(journal, session_id, kind, target)
     if kind == "md":
         row = journal.session(session_id)
         target.write_text(to_markdown(row, list(journal.events(session_id))), encoding="utf-8")
@@ -188,12 +194,30 @@ def _export(journal: Journal, session_id: str, kind: str, target: Path) -> int:
     return 0
 
 
+def _export_report(journal: Journal, session_id: str, kind: str, target: Path) -> int:
+    """A report's files, rebuilt from its journal (``--to md``: its report.md alone)."""
+    from qwq_edge.runtime.research import rewrite
+
+    if journal.session(session_id).kind != "report":
+        raise QwqEdgeError(f"session {session_id} is not a report; export it --to md")
+    if kind == "md":
+        with tempfile.TemporaryDirectory() as folder:
+            target.write_text((rewrite(journal, session_id, Path(folder))[0]).read_text())
+        print(f"wrote {target}")
+        return 0
+    for path in rewrite(journal, session_id, target):
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from qwq_edge.cli.render import JsonRenderer, TextRenderer
 
     journal = _journal()
     session_id = journal.resolve(args.id)
     events = list(journal.events(session_id))
+    if args.rerun and journal.session(session_id).kind == "report":
+        raise QwqEdgeError("a report is not re-run; `qwq-edge research` writes a new one")
     if args.rerun:
         return _rerun(journal, session_id, events, args.model)
     render: Callable[[Any], None] = (

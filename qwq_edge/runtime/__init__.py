@@ -29,7 +29,14 @@ from qwq_edge.runtime.sources import (
     search_mode,
     web_part,
 )
-from qwq_edge.runtime.turn import Consumer, rerun_session, run_in_foreground, run_turn, submit_turn
+from qwq_edge.runtime.turn import (
+    Consumer,
+    foreground,
+    rerun_session,
+    run_in_foreground,
+    run_turn,
+    submit_turn,
+)
 
 __all__ = [
     "Consumer",
@@ -39,6 +46,7 @@ __all__ = [
     "can_search_web",
     "continue_session",
     "embedding_model_path",
+    "foreground",
     "index_imported",
     "library_part",
     "load_engine",

@@ -35,7 +35,7 @@ from qwq_edge.store.snapshots import Snapshots
 Consumer = Callable[[Event], None]
 
 
-class _Journaled:
+class Journaled:
     """Journal, then consume. A journal that cannot be written (disk full) is said once and
     then skipped: the answer goes on, and what was written stays."""
 
@@ -65,7 +65,7 @@ def run_turn(
     """Run one question on the calling thread (the engine thread); returns why it finished.
     Afterwards the turn's exact tokens are journaled and the KV cache is snapshotted, so
     the session can be continued later, in another process, without a re-prefill."""
-    emit = _Journaled(consumer, recorder)
+    emit = Journaled(consumer, recorder)
     reason: FinishReason = "error"
     fetched = False  # a page was fetched: the library has new passages to embed
     # Ctrl+C / Esc must also stop a search in flight, not only the engine.
@@ -98,7 +98,7 @@ def _embed_pages(agent: Agent) -> None:
             embed_in_background(index, agent.settings)
 
 
-def _keep(agent: Agent, emit: _Journaled, snapshots: Snapshots | None) -> None:
+def _keep(agent: Agent, emit: Journaled, snapshots: Snapshots | None) -> None:
     try:
         if emit.recorder is not None:
             emit.recorder.record_context(
@@ -139,7 +139,21 @@ def run_in_foreground(
 ) -> FinishReason:
     """Run the turn on the engine thread and consume its events on this one, where Ctrl+C
     lands: it cancels the turn cleanly (between tokens, mid-prefill, or mid-search) and the
-    events keep coming until the turn has ended and been journaled.
+    events keep coming until the turn has ended and been journaled."""
+
+    def job(controls: Controls, emit: Consumer) -> FinishReason:
+        return run_turn(
+            agent, question, emit, controls=controls, recorder=recorder, snapshots=snapshots
+        )
+
+    return foreground(runner, job, consumer)
+
+
+Job = Callable[[Controls, Consumer], FinishReason]
+
+
+def foreground(runner: EngineThread, job: Job, consumer: Consumer) -> FinishReason:
+    """Run ``job`` on the engine thread, its events consumed on this one.
 
     Ctrl+C is handled as a signal that only sets the cancel flag: a KeyboardInterrupt
     raised between two statements of this loop would otherwise leave the process exiting
@@ -147,10 +161,7 @@ def run_in_foreground(
     and spun for minutes)."""
     controls = Controls()
     events: queue.Queue[Event | None] = queue.Queue()
-    future = submit_turn(
-        runner, agent, question, events.put,
-        controls=controls, recorder=recorder, snapshots=snapshots,
-    )  # fmt: skip
+    future = runner.submit(job, controls, events.put)
     future.add_done_callback(lambda _: events.put(None))
     previous = _cancel_on_sigint(controls)
     try:

@@ -23,6 +23,8 @@ from qwq_edge.events import (
     Event,
     FinalAnswer,
     Finished,
+    ReportPlanned,
+    ReportWritten,
     SessionStarted,
     ToolResult,
     event_type,
@@ -84,6 +86,10 @@ MIGRATIONS = [
     ALTER TABLE sessions ADD COLUMN parent TEXT;
     ALTER TABLE sessions ADD COLUMN parent_turn INTEGER
     """,
+    # v4: what a session is: an answer, or a research report (its plan, then its sections)
+    """
+    ALTER TABLE sessions ADD COLUMN kind TEXT NOT NULL DEFAULT 'answer'
+    """,
 ]
 
 FINAL_STATUS = {
@@ -122,6 +128,7 @@ class SessionRow:
     searches: int
     parent: str | None = None  # the session this one branched from
     parent_turn: int | None = None  # the last turn it shares with its parent
+    kind: str = "answer"  # "report": a research report (`qwq-edge research`)
 
 
 def _alive(pid: int | None) -> bool:
@@ -211,6 +218,15 @@ class Journal:
                         "UPDATE sessions SET status = ?, updated = ? WHERE id = ?",
                         (FINAL_STATUS.get(event.reason, "done"), event.t, session_id),
                     )
+                elif isinstance(event, ReportPlanned):
+                    self._conn.execute(
+                        "UPDATE sessions SET kind = 'report' WHERE id = ?", (session_id,)
+                    )
+                elif isinstance(event, ReportWritten):  # a report's status is the report's
+                    self._conn.execute(
+                        "UPDATE sessions SET status = ?, updated = ? WHERE id = ?",
+                        ("partial" if event.partial else "done", event.t, session_id),
+                    )
 
     def set_model_sha256(self, session_id: str, digest: str) -> None:
         with self._lock:
@@ -248,7 +264,7 @@ class Journal:
             model_size=r["model_size"], model_sha256=r["model_sha256"], quant=r["quant"],
             prompt_format=r["prompt_format"], settings=json.loads(r["settings"]),
             seed=r["seed"], status=status, answer=r["answer"], searches=r["searches"],
-            parent=r["parent"], parent_turn=r["parent_turn"],
+            parent=r["parent"], parent_turn=r["parent_turn"], kind=r["kind"],
         )  # fmt: skip
 
     def sessions(self, limit: int = 50, search: str = "") -> list[SessionRow]:
@@ -351,14 +367,15 @@ class Journal:
             with transaction(self._conn):
                 self._conn.execute(
                     "INSERT INTO sessions (id, created, updated, title, model, model_size, quant,"
-                    " prompt_format, settings, seed, status, answer, searches, model_sha256)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " prompt_format, settings, seed, status, answer, searches, model_sha256,"
+                    " kind) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         row["id"], row["created"], time.time(), row["title"], row["model"],
                         row.get("model_size"), row.get("quant"), row.get("prompt_format"),
                         json.dumps(row.get("settings", {})), row.get("seed"),
                         "interrupted" if row["status"] == "running" else row["status"],
                         row.get("answer", ""), row.get("searches", 0), row.get("model_sha256"),
+                        row.get("kind", "answer"),
                     ),
                 )  # fmt: skip
                 for seq, data in enumerate(events):

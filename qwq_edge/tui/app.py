@@ -24,6 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from qwq_edge import events as ev
+from qwq_edge.cli.report_lines import report_lines
 from qwq_edge.engine.base import ModelInfo
 from qwq_edge.runtime import can_search_web, make_provider, open_journal
 from qwq_edge.runtime.worker import ProviderFactory
@@ -278,6 +279,14 @@ class QwqEdgeApp(SessionActions, App[None]):
                 if event.reason != "cancelled":
                     return
                 await turn.show_stopped()
+            case (
+                ev.ReportPlanned()
+                | ev.SectionStarted()
+                | ev.ClaimChecked()
+                | ev.SectionWritten()
+                | ev.ReportWritten()
+            ):
+                self.notify(printable(report_lines(event, event.t, 0)[0]), markup=False)
             case _:
                 ev.assert_never(event)
         if not isinstance(event, (ev.ThinkingDelta, ev.AnswerDelta)):  # a flush draws those

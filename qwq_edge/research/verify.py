@@ -1,0 +1,216 @@
+"""Checking a report's claims: the sentences that cite sources, the passages each claim is
+judged against, and the judge itself (the model, in a context of its own, answering under
+a JSON grammar so every verdict parses).
+
+A claim is judged against what the model read of the sources it cites (search results and
+opened passages, as journaled), the passages ranked by BM25 for the claim's words and cut
+to a budget: the judge reads the few passages that can decide, not whole pages. The judge
+runs without thinking and greedily, so a verdict is the same on every run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from qwq_edge.agent.citations import cited_numbers
+from qwq_edge.engine.base import Engine, Generation
+from qwq_edge.events import Verdict
+from qwq_edge.jsonfix import close_json
+from qwq_edge.library.passages import Passage
+from qwq_edge.reading.focus import scores
+from qwq_edge.research import prompts
+from qwq_edge.settings import Sampling
+
+MAX_PASSAGES = 4
+PASSAGE_CHARS = 1_500  # one passage as the judge sees it
+JUDGE_CHARS = 5_000  # all of them together: ~1,300 tokens, room in a 4k context
+_SENTENCE = re.compile(r"(?<=[.!?])(?:\[\d[\d,\s–-]*\])*\s+(?=[A-Z0-9\"'(\[*])")
+_CITE_TAIL = re.compile(r"((?:\s*\[\d[\d,\s–-]*\])+)\s*$")
+_LIST = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+
+
+_VERDICTS: dict[str, Verdict] = {
+    "supported": "supported", "partly": "partly", "unsupported": "unsupported",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Claim:
+    sentence: str
+    cited: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: Verdict
+    source: int = 0
+    passage: str = ""
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of Markdown prose (headings, fences and tables left out)."""
+    out: list[str] = []
+    fenced = False
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if line.startswith("```"):
+            fenced = not fenced
+            continue
+        if fenced or not line or line.startswith(("#", "|")):
+            continue
+        line = _LIST.sub("", line)
+        out += [s.strip() for s in _split(line) if s.strip()]
+    return out
+
+
+def _split(line: str) -> list[str]:
+    # A citation after the full stop ("... in 1990. [2] Then ...") stays with its sentence.
+    parts, last = [], 0
+    for m in _SENTENCE.finditer(line):
+        parts.append(line[last : m.end()].rstrip())
+        last = m.end()
+    parts.append(line[last:])
+    return parts
+
+
+def claims(text: str) -> list[Claim]:
+    """Every sentence that cites at least one source, with the numbers it cites."""
+    return [Claim(s, tuple(n)) for s in sentences(text) if (n := cited_numbers(s))]
+
+
+def evidence(claim: Claim, read: Mapping[int, Sequence[str]]) -> list[tuple[int, str]]:
+    """(source, passage) pairs the judge reads for ``claim``: the passages of its cited
+    sources that best match its words, at most ``MAX_PASSAGES`` and ``JUDGE_CHARS``."""
+    pool = [(n, text) for n in claim.cited for text in read.get(n, ()) if text.strip()]
+    if not pool:
+        return []
+    parts = [Passage("", "", text[:PASSAGE_CHARS], "") for _, text in pool]
+    ranked = sorted(range(len(pool)), key=lambda i: -scores(parts, claim.sentence)[i])
+    out: list[tuple[int, str]] = []
+    used = 0
+    for i in ranked[:MAX_PASSAGES]:
+        text = parts[i].text
+        if out and used + len(text) > JUDGE_CHARS:
+            break
+        out.append((pool[i][0], text))
+        used += len(text)
+    return out
+
+
+def verdict_grammar(passages: int) -> str:
+    choices = " | ".join(f'"{i}"' for i in range(passages + 1))
+    return "\n".join(
+        [
+            'root ::= "{" ws "\\"verdict\\":" ws verdict ws "," ws "\\"passage\\":" ws '
+            'number ws "}"',
+            'verdict ::= "\\"supported\\"" | "\\"partly\\"" | "\\"unsupported\\""',
+            f"number ::= {choices}",
+            'ws ::= " "?',
+        ]
+    )
+
+
+FIX_GRAMMAR = "\n".join(
+    [
+        'root ::= "{" ws "\\"action\\":" ws ( drop | rewrite ) ws "}"',
+        'drop ::= "\\"drop\\""',
+        'rewrite ::= "\\"rewrite\\"" ws "," ws "\\"sentence\\":" ws "\\"" first char{0,299} "\\""',
+        'first ::= [^"\\\\\\x00-\\x20]',
+        'char ::= [^"\\\\\\x00-\\x1f] | "\\\\" ["\\\\/nt]',
+        'ws ::= " "?',
+    ]
+)
+
+
+class Judge:
+    """The model as a verifier, on contexts of its own (the report's KV is restored from its
+    snapshot afterwards). ``on_stats`` is told about every engine call."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        sampling: Sampling,
+        *,
+        reasoning: bool,
+        cancel: threading.Event | None = None,
+        on_call: Callable[[Generation, int], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.sampling = dataclasses.replace(sampling, temperature=0.0, seed=0)
+        self.reasoning = reasoning
+        self.cancel = cancel
+        self.on_call = on_call
+
+    def _context(self, system: str, question: str) -> list[int]:
+        tok = self.engine.tokenize
+        head = f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n"
+        tail = "<|im_end|>\n<|im_start|>assistant\n"
+        if self.reasoning:  # judged without thinking: an empty think block
+            tail += "<think>\n\n</think>\n\n"
+        return (
+            tok(head, trusted=True, bos=True)
+            + tok(question, trusted=False)
+            + tok(tail, trusted=True)
+        )
+
+    def _ask(self, system: str, question: str, grammar: str, max_tokens: int) -> str:
+        context = self._context(system, question)
+        gen = Generation()
+        for _ in self.engine.stream(
+            context, gen, sampling=self.sampling, seed=0, max_tokens=max_tokens,
+            grammar=grammar, cancel=self.cancel,
+        ):  # fmt: skip
+            pass
+        if self.on_call is not None:
+            self.on_call(gen, len(context) + len(gen.tokens))
+        return gen.text
+
+    def judge(self, claim: Claim, read: Mapping[int, Sequence[str]]) -> Judgement:
+        """The verdict on ``claim``; a claim citing only unknown numbers is ``unmatched``,
+        one whose sources were never read is ``unsupported`` (nothing to check it by)."""
+        if not any(n in read for n in claim.cited):
+            return Judgement("unmatched")
+        shown = evidence(claim, read)
+        if not shown:
+            return Judgement("unsupported")
+        question = prompts.verifier_question([t for _, t in shown], claim.sentence)
+        raw = self._ask(prompts.VERIFIER_SYSTEM, question, verdict_grammar(len(shown)), 64)
+        data = _loads(raw)
+        # Anything else (a cancel cut it off) confirmed nothing.
+        verdict = _VERDICTS.get(str(data.get("verdict")), "unsupported")
+        pick = data.get("passage")
+        index = pick - 1 if isinstance(pick, int) else -1
+        if 0 <= index < len(shown):
+            return Judgement(verdict, shown[index][0], shown[index][1])
+        return Judgement(verdict)
+
+    def fix(self, claim: Claim, read: Mapping[int, Sequence[str]]) -> str:
+        """The sentence rewritten to what its passages state (its citations kept), or ""
+        when the model drops it."""
+        shown = evidence(claim, read)
+        if not shown:
+            return ""
+        question = prompts.fix_question([t for _, t in shown], claim.sentence)
+        data = _loads(self._ask(prompts.FIX_SYSTEM, question, FIX_GRAMMAR, 160))
+        text = data.get("sentence")
+        if data.get("action") != "rewrite" or not isinstance(text, str) or not text.strip():
+            return ""
+        text = " ".join(text.split())
+        if not cited_numbers(text):  # keep the claim checkable: its citations stay
+            tail = _CITE_TAIL.search(claim.sentence)
+            cites = tail.group(1).strip() if tail else "".join(f"[{n}]" for n in claim.cited)
+            text = f"{text.rstrip('.')} {cites}." if text.endswith(".") else f"{text} {cites}"
+        return text
+
+
+def _loads(raw: str) -> dict[str, object]:
+    try:
+        data = json.loads(raw + close_json(raw))
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,121 @@
+"""A research report end to end on a scripted engine: the plan under its grammar, the
+sections branched from the plan's state, every claim judged, the files written from the
+journal, a Ctrl+C mid-report leaving a partial report, and --continue finishing it."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from qwq_edge.agent.loop import Agent
+from qwq_edge.agent.state import Controls
+from qwq_edge.events import (
+    ClaimChecked,
+    Event,
+    ReportPlanned,
+    ReportWritten,
+    SectionStarted,
+    SectionWritten,
+    Stats,
+)
+from qwq_edge.research.run import ReportOptions, Research
+from qwq_edge.runtime.research import Session, finish, run_phase
+from qwq_edge.settings import Settings
+from qwq_edge.store.journal import Journal
+from qwq_edge.store.recorder import Recorder
+from qwq_edge.store.snapshots import Snapshots
+from tests.support.fakes import FakeSearch
+from tests.support.scripted_engine import ScriptedEngine
+
+CALL = '{"action": "web_search", "action_input": {"query": "%s"}}'
+PLAN = json.dumps(
+    {
+        "title": "Gold in 2026",
+        "sections": [
+            {"title": "Prices", "goal": "Where the price stands.", "questions": ["Price?"]},
+            {"title": "Demand", "goal": "Who buys gold.", "questions": ["Buyers?"]},
+            {"title": "Outlook", "goal": "What comes next.", "questions": ["Next?"]},
+        ],
+    }
+)
+SUPPORTED = '{"verdict": "supported", "passage": 1}'
+UNSUPPORTED = '{"verdict": "unsupported", "passage": 0}'
+
+
+def section(query: str, text: str) -> list[str]:
+    return ["<tool_call>", CALL % query, text + "<|im_end|>"]
+
+
+def research(tmp_path: Path, script: list[str]) -> tuple[Session, Journal]:
+    journal = Journal(tmp_path / "j.sqlite3")
+    engine = ScriptedEngine(script)
+    agent = Agent(engine, FakeSearch(), Settings(), today=date(2026, 12, 8))
+    snaps = Snapshots(tmp_path / "kv", 1 << 30)
+    r = Research(agent, ReportOptions(sections=3), recorder=Recorder(journal), snapshots=snaps)
+    return Session(r, journal, []), journal
+
+
+def run_all(session: Session, out: list[Event], controls: Controls | None = None) -> None:
+    r = session.research
+    c = controls or Controls()
+    run_phase(session, lambda ctl: r.propose("gold", ctl), out.append, c)
+    run_phase(session, lambda ctl: r.decide(r.plan), out.append, c)
+    run_phase(session, r.write, out.append, c)
+
+
+def test_a_report_is_planned_researched_checked_and_written(tmp_path: Path) -> None:
+    script = [
+        PLAN,
+        *section("gold price", "Gold costs 10 [1]. It rose [2]."),
+        SUPPORTED,
+        UNSUPPORTED,
+        *section("gold demand", "Banks buy gold [3]."),
+        SUPPORTED,
+        *section("gold outlook", "Nobody knows [9]."),
+    ]
+    session, journal = research(tmp_path, script)
+    events: list[Event] = []
+    run_all(session, events)
+    plans = [e for e in events if isinstance(e, ReportPlanned)]
+    assert [p.status for p in plans] == ["proposed", "approved"]
+    assert [s.title for s in plans[0].sections] == ["Prices", "Demand", "Outlook"]
+    assert [e.index for e in events if isinstance(e, SectionStarted)] == [1, 2, 3]
+    checks = [e for e in events if isinstance(e, ClaimChecked)]
+    assert [(c.section, c.verdict) for c in checks] == [
+        (1, "supported"), (1, "unsupported"), (2, "supported"), (3, "unmatched"),
+    ]  # fmt: skip
+    assert checks[0].source == 1 and "content 1.1" in checks[0].passage
+    written = [e for e in events if isinstance(e, SectionWritten)]
+    assert [w.index for w in written] == [1, 2, 3]
+    assert written[2].unmatched == (9,)
+    # Sources are numbered once for the report: section 2's search gave 3 and 4.
+    assert written[1].sources[0].n == 3
+    done = finish(session, tmp_path / "out", events.append)
+    assert not done.partial and done.files
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert md.startswith("# Gold in 2026")
+    assert "It rose [2]. *[unsupported]*" in md
+    assert "Banks buy gold [3]." in md  # renumbered: the third source cited
+    assert "Nobody knows [9?]. *[cites no source]*\n" in md
+    assert md.count("https://example.com/") == 3  # the references cited, no more
+    prov = (tmp_path / "out" / "report.provenance.md").read_text()
+    assert "query `gold demand`" in prov and "| unsupported | It rose \\[2\\]." in prov
+    row = journal.session(session.session_id)
+    assert row.kind == "report" and row.status == "done"
+
+
+def test_every_section_starts_from_the_plan_state(tmp_path: Path) -> None:
+    script = [PLAN, *section("a", "A [1]."), SUPPORTED, *section("b", "B [3]."), SUPPORTED,
+              *section("c", "C [5]."), SUPPORTED]  # fmt: skip
+    session, _ = research(tmp_path, script)
+    events: list[Event] = []
+    run_all(session, events)
+    plan_len = len(session.research.plan_context)
+    starts = [i for i, e in enumerate(events) if isinstance(e, SectionStarted)]
+    for i in starts:
+        first = next(e for e in events[i:] if isinstance(e, Stats))
+        # Only the brief is evaluated: the plan's tokens come from the KV (the snapshot
+        # restored after the verifier's contexts).
+        assert first.tokens_reused >= plan_len - 1  # its last token goes with the brief
+        assert first.tokens_evaluated < first.context_used - plan_len + 8
