@@ -79,7 +79,13 @@ class Calls:
     def _tool_call(self, state: TurnState, recognized: Recognized) -> Iterator[Event]:
         """After the canonical opener: the model writes the call under the grammar."""
         gen = Generation()
-        for _ in self._stream(state, gen, max_tokens=CALL_MAX_TOKENS, grammar=self._grammar):
+        grammar = self._grammar
+        if recognized == "forced" and "open" in self.tools.tools:
+            # A forced call (min_searches) is a search: an `open` before any search has no
+            # source to read (a weak model wrote `open` 180 in a report's first section).
+            search = ToolRegistry((self.tools.tools["web_search"],))
+            grammar = search.grammar(self.format.style)
+        for _ in self._stream(state, gen, max_tokens=CALL_MAX_TOKENS, grammar=grammar):
             pass  # the JSON is shown as a ToolCall event, not as text
         tokens = gen.tokens[:-1] if gen.stop == "eog" else gen.tokens
         raw = gen.text

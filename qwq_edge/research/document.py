@@ -41,6 +41,9 @@ MARKS = {
 }
 
 
+UNCITED = "This section cites no source: nothing in it could be checked."
+
+
 @dataclass
 class SectionLog:
     """What happened while one section was researched."""
@@ -211,7 +214,10 @@ def markdown(report: Report) -> str:
     if firsts:
         lines += ["## Summary", "", renumber(" ".join(firsts), mapping), ""]
     for log, text in zip(done, texts, strict=True):
-        lines += [f"## {safe(log.title)}", "", renumber(text, mapping).strip(), ""]
+        lines += [f"## {safe(log.title)}", ""]
+        if not cited_numbers(text):
+            lines += [f"*{UNCITED}*", ""]
+        lines += [renumber(text, mapping).strip() or "*(nothing was written)*", ""]
     if mapping:
         lines += ["## References", ""]
         for ref in references(report, mapping):

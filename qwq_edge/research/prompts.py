@@ -43,6 +43,25 @@ def section_request(
     return "\n".join(lines)
 
 
+WRITER_SYSTEM = (
+    "You write one section of a research report from numbered sources. Use only what the "
+    "sources say, and cite every fact with its source number, like [3]."
+)
+
+
+def write_alone(
+    plan: ReportPlanned, index: int, passages: Sequence[tuple[int, str]], words: int
+) -> str:
+    section = plan.sections[index - 1]
+    body = "\n\n".join(f"[{n}] {text}" for n, text in passages)
+    asks = "\n".join(f"- {q}" for q in section.questions)
+    return (
+        f'Sources:\n\n{body}\n\nWrite section {index} of the report "{plan.title}": '
+        f"{section.title}.\nGoal: {section.goal}\nQuestions:\n{asks}\n\nAbout {words} words "
+        "of Markdown prose, no heading, every fact cited like [1]."
+    )
+
+
 VERIFIER_SYSTEM = (
     "You check claims against sources. You are given passages from sources and one claim "
     "that cites them. Decide whether the passages support the claim: supported (the "

@@ -24,6 +24,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from qwq_edge.agent.citations import unmatched, used_sources
 from qwq_edge.agent.continuing import branch_at, open_turn, restore
 from qwq_edge.agent.formats import THINK_END
 from qwq_edge.agent.loop import Agent
@@ -33,6 +34,7 @@ from qwq_edge.agent.state import Controls, recorded_settings, stats_event
 from qwq_edge.engine.base import Generation
 from qwq_edge.errors import QwqEdgeError
 from qwq_edge.events import (
+    AnswerDelta,
     ClaimChecked,
     ErrorEvent,
     Event,
@@ -46,12 +48,14 @@ from qwq_edge.events import (
     SectionStarted,
     SectionWritten,
     SessionStarted,
+    Stats,
     ThinkingDelta,
     ToolResult,
 )
 from qwq_edge.research import prompts
 from qwq_edge.research.plan import outline, parse_plan, plan_grammar
-from qwq_edge.research.verify import Judge, claims
+from qwq_edge.research.side import Side
+from qwq_edge.research.verify import Judge, claims, passages_for, tidy
 from qwq_edge.store.recorder import Recorder
 from qwq_edge.store.snapshots import Snapshots
 
@@ -218,9 +222,71 @@ class Research:
         yield from self._branch()
         yield SectionStarted(index, section.title)
         brief = prompts.section_request(self.plan, index, self._findings(), self.options.words)
+        before = {n: len(texts) for n, texts in self.read.items()}
+        answer, reason = yield from self._turn(brief, controls)
+        if answer is None or (reason in ("cancelled", "error") and not answer.text):
+            return reason
+        text = answer.text
+        if not text and reason == "eos":
+            # A small model often ends its turn right after reading, without a word: the
+            # section is written from what it read, in a context of its own.
+            fresh = {n: t[before.get(n, 0) :] for n, t in self.read.items()}
+            text = yield from self._write_alone(index, fresh or self.read, controls)
+        text = tidy(text)
+        if reason != "cancelled":
+            yield from self._verify(index, text, controls)
+        sources = self.agent.sources
+        written = SectionWritten(
+            index, section.title, text, summary(text), used_sources(text, sources),
+            unmatched(text, sources), reason,
+        )  # fmt: skip
+        self.written[index] = written
+        yield written
+        return reason
+
+    def _write_alone(
+        self, index: int, read: dict[int, list[str]], controls: Controls
+    ) -> Generator[Event, None, str]:
+        assert self.plan is not None
+        agent = self.agent
+        calls: list[Stats] = []
+        # A light repeat penalty: a small model left to write alone loops on a sentence.
+        sampling = replace(agent.settings.sampling, repeat_penalty=1.1)
+        side = Side(
+            agent.engine, sampling, reasoning=agent.engine.info.reasoning,
+            cancel=controls.interrupt,
+            on_call=lambda gen, used: calls.append(
+                stats_event("generate", gen, used, agent.engine.info.n_ctx)
+            ),
+        )  # fmt: skip
+        section = self.plan.sections[index - 1]
+        focus = " ".join((section.title, section.goal, *section.questions))
+        shown = passages_for(focus, read)
+        if not shown:
+            return ""
+        yield Notice(
+            f"the model wrote nothing after reading; section {index} is written from the "
+            "passages it read, in a context of its own",
+            kind="info",
+        )
+        self._kv_moved = True
+        gen = Generation()
+        question = prompts.write_alone(self.plan, index, shown, self.options.words)
+        for piece in side.stream(
+            prompts.WRITER_SYSTEM, question, gen, max_tokens=self.options.words * 3,
+            seed=random.getrandbits(31),
+        ):  # fmt: skip
+            yield AnswerDelta(piece)
+        yield from calls
+        return gen.text.replace("<|im_end|>", "").strip()
+
+    def _turn(
+        self, question: str, controls: Controls
+    ) -> Generator[Event, None, tuple[FinalAnswer | None, FinishReason]]:
+        """One agent turn of the section (its exact context journaled after it)."""
         reason: FinishReason = "error"
         answer: FinalAnswer | None = None
-        for event in self.agent.ask(brief, controls):
+        for event in self.agent.ask(question, controls):
             self._note_read(event)
             if isinstance(event, FinalAnswer):
                 answer = event
@@ -228,17 +294,7 @@ class Research:
                 reason = event.reason
             yield event
         self._keep()
-        if answer is None or (reason in ("cancelled", "error") and not answer.text):
-            return reason
-        if reason != "cancelled":
-            yield from self._verify(index, answer.text, controls)
-        written = SectionWritten(
-            index, section.title, answer.text, summary(answer.text), answer.sources,
-            answer.unmatched, reason,
-        )  # fmt: skip
-        self.written[index] = written
-        yield written
-        return reason
+        return answer, reason
 
     def _note_read(self, event: Event) -> None:
         if isinstance(event, ToolResult):

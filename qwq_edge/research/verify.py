@@ -24,6 +24,7 @@ from qwq_edge.jsonfix import close_json
 from qwq_edge.library.passages import Passage
 from qwq_edge.reading.focus import scores
 from qwq_edge.research import prompts
+from qwq_edge.research.side import Side
 from qwq_edge.settings import Sampling
 
 MAX_PASSAGES = 4
@@ -78,6 +79,35 @@ def _split(line: str) -> list[str]:
     return parts
 
 
+_FURNITURE = re.compile(
+    r"^(?:#{1,6}\s|-{3,}\s*$|\*{3,}\s*$|_{3,}\s*$|URL:\s|\[\d+\]\s\(|Sources?:\s*$)"
+)
+
+
+def tidy(text: str) -> str:
+    """A section's text as it goes into the report: no headings or rules of its own (the
+    report gives it one), no lines copied from a tool response's layout ("URL: ...",
+    "[1] (local document) ..."), and no sentence said twice (a small model loops)."""
+    seen: set[str] = set()
+    lines: list[str] = []
+    for raw in text.strip().split("\n"):
+        line = raw.rstrip()
+        if _FURNITURE.match(line.strip()):
+            continue
+        kept = []
+        for sentence in _split(line) if line.strip() else [""]:
+            key = " ".join(sentence.split()).casefold()
+            if len(key) > 12 and key in seen:
+                continue
+            seen.add(key)
+            kept.append(sentence)
+        if line.strip() and not any(k.strip() for k in kept):
+            continue
+        lines.append(" ".join(kept) if line.strip() else "")
+    out = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return out
+
+
 def claims(text: str) -> list[Claim]:
     """Every sentence that cites at least one source, with the numbers it cites."""
     return [Claim(s, tuple(n)) for s in sentences(text) if (n := cited_numbers(s))]
@@ -102,6 +132,24 @@ def evidence(claim: Claim, read: Mapping[int, Sequence[str]]) -> list[tuple[int,
     return out
 
 
+def passages_for(
+    focus: str, read: Mapping[int, Sequence[str]], budget: int = JUDGE_CHARS
+) -> list[tuple[int, str]]:
+    """The passages read that best match ``focus``, within ``budget`` characters, in source
+    order: what a section is written from when the model wrote nothing itself."""
+    pool = [(n, text[:PASSAGE_CHARS]) for n in sorted(read) for text in read[n] if text.strip()]
+    parts = [Passage("", "", text, "") for _, text in pool]
+    ranked = sorted(range(len(pool)), key=lambda i: -scores(parts, focus)[i]) if pool else []
+    chosen: list[int] = []
+    used = 0
+    for i in ranked:
+        if chosen and used + len(pool[i][1]) > budget:
+            break
+        chosen.append(i)
+        used += len(pool[i][1])
+    return [pool[i] for i in sorted(chosen)]
+
+
 def verdict_grammar(passages: int) -> str:
     choices = " | ".join(f'"{i}"' for i in range(passages + 1))
     return "\n".join(
@@ -119,7 +167,7 @@ FIX_GRAMMAR = "\n".join(
     [
         'root ::= "{" ws "\\"action\\":" ws ( drop | rewrite ) ws "}"',
         'drop ::= "\\"drop\\""',
-        'rewrite ::= "\\"rewrite\\"" ws "," ws "\\"sentence\\":" ws "\\"" first char{0,299} "\\""',
+        'rewrite ::= "\\"rewrite\\"" ws "," ws "\\"sentence\\":" ws "\\"" first char* "\\""',
         'first ::= [^"\\\\\\x00-\\x20]',
         'char ::= [^"\\\\\\x00-\\x1f] | "\\\\" ["\\\\/nt]',
         'ws ::= " "?',
@@ -127,9 +175,9 @@ FIX_GRAMMAR = "\n".join(
 )
 
 
-class Judge:
-    """The model as a verifier, on contexts of its own (the report's KV is restored from its
-    snapshot afterwards). ``on_stats`` is told about every engine call."""
+class Judge(Side):
+    """The model as a verifier, greedy and without thinking, so a verdict is the same on
+    every run."""
 
     def __init__(
         self,
@@ -140,35 +188,8 @@ class Judge:
         cancel: threading.Event | None = None,
         on_call: Callable[[Generation, int], None] | None = None,
     ) -> None:
-        self.engine = engine
-        self.sampling = dataclasses.replace(sampling, temperature=0.0, seed=0)
-        self.reasoning = reasoning
-        self.cancel = cancel
-        self.on_call = on_call
-
-    def _context(self, system: str, question: str) -> list[int]:
-        tok = self.engine.tokenize
-        head = f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n"
-        tail = "<|im_end|>\n<|im_start|>assistant\n"
-        if self.reasoning:  # judged without thinking: an empty think block
-            tail += "<think>\n\n</think>\n\n"
-        return (
-            tok(head, trusted=True, bos=True)
-            + tok(question, trusted=False)
-            + tok(tail, trusted=True)
-        )
-
-    def _ask(self, system: str, question: str, grammar: str, max_tokens: int) -> str:
-        context = self._context(system, question)
-        gen = Generation()
-        for _ in self.engine.stream(
-            context, gen, sampling=self.sampling, seed=0, max_tokens=max_tokens,
-            grammar=grammar, cancel=self.cancel,
-        ):  # fmt: skip
-            pass
-        if self.on_call is not None:
-            self.on_call(gen, len(context) + len(gen.tokens))
-        return gen.text
+        greedy = dataclasses.replace(sampling, temperature=0.0, seed=0)
+        super().__init__(engine, greedy, reasoning=reasoning, cancel=cancel, on_call=on_call)
 
     def judge(self, claim: Claim, read: Mapping[int, Sequence[str]]) -> Judgement:
         """The verdict on ``claim``; a claim citing only unknown numbers is ``unmatched``,
@@ -179,7 +200,9 @@ class Judge:
         if not shown:
             return Judgement("unsupported")
         question = prompts.verifier_question([t for _, t in shown], claim.sentence)
-        raw = self._ask(prompts.VERIFIER_SYSTEM, question, verdict_grammar(len(shown)), 64)
+        raw = self.ask(
+            prompts.VERIFIER_SYSTEM, question, grammar=verdict_grammar(len(shown)), max_tokens=64
+        )
         data = _loads(raw)
         # Anything else (a cancel cut it off) confirmed nothing.
         verdict = _VERDICTS.get(str(data.get("verdict")), "unsupported")
@@ -196,7 +219,7 @@ class Judge:
         if not shown:
             return ""
         question = prompts.fix_question([t for _, t in shown], claim.sentence)
-        data = _loads(self._ask(prompts.FIX_SYSTEM, question, FIX_GRAMMAR, 160))
+        data = _loads(self.ask(prompts.FIX_SYSTEM, question, grammar=FIX_GRAMMAR, max_tokens=160))
         text = data.get("sentence")
         if data.get("action") != "rewrite" or not isinstance(text, str) or not text.strip():
             return ""
