@@ -224,8 +224,8 @@ class Research:
         brief = prompts.section_request(self.plan, index, self._findings(), self.options.words)
         before = {n: len(texts) for n, texts in self.read.items()}
         answer, reason = yield from self._turn(brief, controls)
-        if answer is None or (reason in ("cancelled", "error") and not answer.text):
-            return reason
+        if answer is None or reason in ("cancelled", "error"):
+            return reason  # a section cut short is not written: --continue writes it again
         text = answer.text
         if not text and reason == "eos":
             # A small model often ends its turn right after reading, without a word: the
@@ -233,8 +233,7 @@ class Research:
             fresh = {n: t[before.get(n, 0) :] for n, t in self.read.items()}
             text = yield from self._write_alone(index, fresh or self.read, controls)
         text = tidy(text)
-        if reason != "cancelled":
-            yield from self._verify(index, text, controls)
+        yield from self._verify(index, text, controls)
         sources = self.agent.sources
         written = SectionWritten(
             index, section.title, text, summary(text), used_sources(text, sources),

@@ -360,3 +360,19 @@ def test_calls_inside_thinking_do_not_spend_the_thinking_budget() -> None:
     # not counted, so 7 are left for the thinking after the search.
     assert thinking.count("y") == 7
     assert of(events, FinalAnswer)[0].text == "Done [1]."
+
+
+def test_a_forced_call_is_sampled_as_a_search_not_an_open() -> None:
+    from qwq_edge.agent.tools import OPEN, WEB_SEARCH, ToolRegistry
+
+    engine = ScriptedEngine(['{"action": "web_search", "action_input": {"query": "q"}}',
+                             "Done [1].<|im_end|>"])  # fmt: skip
+    a = Agent(
+        engine, FakeSearch(), Settings(min_searches=1), today=date(2026, 12, 8),
+        tools=ToolRegistry((WEB_SEARCH, OPEN)),
+    )  # fmt: skip
+    events = list(a.ask("What is new?"))
+    assert of(events, ToolCall)[0].recognized == "forced"
+    forced = engine.grammars[0]
+    assert forced is not None and "web_search" in forced and "open" not in forced
+    assert "open" in a.tools.grammar(a.format.style)  # the model's own calls may open

@@ -119,3 +119,61 @@ def test_every_section_starts_from_the_plan_state(tmp_path: Path) -> None:
         # restored after the verifier's contexts).
         assert first.tokens_reused >= plan_len - 1  # its last token goes with the brief
         assert first.tokens_evaluated < first.context_used - plan_len + 8
+
+
+def test_a_cancel_in_section_two_leaves_a_partial_report_that_continue_finishes(
+    tmp_path: Path,
+) -> None:
+    from qwq_edge.runtime import research as rt
+    from qwq_edge.runtime.build import recorder_for
+
+    script = [
+        PLAN,
+        *section("gold price", "Gold costs 10 [1]."),
+        SUPPORTED,
+        "Let me look for the demand figures.",  # section 2 is cancelled as it begins
+    ]
+    journal = Journal(tmp_path / "j.sqlite3")
+    engine = ScriptedEngine(script)
+    settings = Settings()
+    session = rt.start(settings, engine, journal, ReportOptions(sections=3), FakeSearch())
+    r = session.research
+    controls = Controls()
+
+    def consume(event: Event) -> None:
+        if isinstance(event, SectionStarted) and event.index == 2:
+            controls.cancel()
+
+    run_phase(session, lambda c: r.propose("gold", c), consume, Controls())
+    run_phase(session, lambda c: r.decide(r.plan), consume, Controls())
+    assert run_phase(session, r.write, consume, controls) == "cancelled"
+    done = finish(session, tmp_path / "out", lambda e: None)
+    assert done.partial and done.missing == ("Demand", "Outlook")
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "**Partial report.**" in md and "## Prices" in md and "## Demand" not in md
+    assert journal.session(session.session_id).status == "partial"
+
+    # --continue: a new process, the same journal; sections 2 and 3 only. (A new
+    # FakeSearch gives the same URLs again: they keep their numbers, 1 and 2.)
+    engine2 = ScriptedEngine(
+        [*section("gold demand", "Banks buy gold [1]."), SUPPORTED,
+         *section("gold outlook", "It may rise [2]."), SUPPORTED]
+    )  # fmt: skip
+    again, told = rt.resume(
+        settings, engine2, journal, session.session_id, ReportOptions(sections=3), FakeSearch()
+    )
+    assert "1 of 3 sections written" in next(iter(told)).message  # type: ignore[attr-defined]
+    assert again.research.agent.turn == 3  # the plan, section 1, section 2's cut turn
+    events: list[Event] = list(journal.events(session.session_id))
+    again.events = events
+    assert run_phase(again, again.research.write, lambda e: None, Controls()) == "eos"
+    done = finish(again, tmp_path / "out", lambda e: None)
+    assert not done.partial
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "Partial" not in md and "## Demand" in md and "## Outlook" in md
+    assert journal.session(session.session_id).status == "done"
+    # Section 2 branched from the plan: the journal holds it from the plan's end.
+    plan_len = len(journal.context(session.session_id, upto_turn=1) or [])
+    starts = {turn: start for turn, start, _ in journal.context_rows(session.session_id)}
+    assert starts[max(starts)] == plan_len
+    assert recorder_for  # the resumed session records into the same session row
