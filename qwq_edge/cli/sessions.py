@@ -190,6 +190,8 @@ def _export(journal: Journal, session_id: str, kind: str, target: Path) -> int:
     else:
         n = export_bundle(journal, session_id, target, _cache())
         print(f"bundle with {n} cached search payloads")
+        if journal.session(session_id).kind == "report":  # and the report's files beside it
+            _export_report(journal, session_id, "report", target.with_name(target.stem + "-report"))
     print(f"wrote {target}")
     return 0
 

@@ -102,7 +102,8 @@ def import_bundle(journal: Journal, source: Path, cache: SearchCache | None = No
 _TEXT = ("title", "model")
 _TEXT_OR_NONE = ("quant", "prompt_format", "model_sha256")
 _INT_OR_NONE = ("model_size", "seed", "parent_turn")
-_STATUSES = ("running", "done", "cancelled", "failed", "interrupted")
+_STATUSES = ("running", "done", "cancelled", "failed", "interrupted", "partial")
+_KINDS = ("answer", "report")
 _SEARCH_TEXT = ("key", "provider", "query", "norm_query", "params", "response")
 _INT64 = 1 << 63
 _LATEST = 1e11  # seconds since 1970: the year 5138, and a time every platform can show
@@ -145,6 +146,7 @@ def _checked(
         *(k for k in _INT_OR_NONE if row.get(k) is not None and not _is_int(row[k])),
         *(["created"] if not _is_number(row.get("created"), _LATEST) else []),
         *(["status"] if row.get("status") not in _STATUSES else []),
+        *(["kind"] if row.get("kind", "answer") not in _KINDS else []),
         *(["answer"] if not isinstance(row.get("answer", ""), str) else []),
         *(["searches"] if not _is_int(row.get("searches", 0)) else []),
         *(["settings"] if not isinstance(row.get("settings", {}), dict) else []),

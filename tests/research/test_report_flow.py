@@ -8,6 +8,8 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from qwq_edge.agent.loop import Agent
 from qwq_edge.agent.state import Controls
 from qwq_edge.events import (
@@ -177,3 +179,42 @@ def test_a_cancel_in_section_two_leaves_a_partial_report_that_continue_finishes(
     starts = {turn: start for turn, start, _ in journal.context_rows(session.session_id)}
     assert starts[max(starts)] == plan_len
     assert recorder_for  # the resumed session records into the same session row
+
+
+def test_sessions_list_export_and_bundle_a_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qwq_edge import cli
+    from qwq_edge.runtime import open_journal
+    from qwq_edge.store.bundle import import_bundle
+
+    journal = open_journal()
+    engine = ScriptedEngine([PLAN, *section("gold price", "Gold costs 10 [1]."), SUPPORTED])
+    agent = Agent(engine, FakeSearch(), Settings(), today=date(2026, 12, 8))
+    r = Research(agent, ReportOptions(sections=3), recorder=Recorder(journal))
+    session = Session(r, journal, [])
+    controls = Controls()
+
+    def stop_after_one(event: Event) -> None:
+        if isinstance(event, SectionWritten):
+            controls.cancel()
+
+    run_phase(session, lambda c: r.propose("gold", c), lambda e: None, Controls())
+    run_phase(session, lambda c: r.decide(r.plan), lambda e: None, Controls())
+    run_phase(session, r.write, stop_after_one, controls)
+    finish(session, tmp_path / "live", lambda e: None)
+    sid = session.session_id
+    assert cli.main(["sessions"]) == 0
+    assert f"{sid}" in (out := capsys.readouterr().out) and "[report] gold" in out
+    assert "partial" in out
+    assert cli.main(["sessions", "export", sid, "--to", "report", str(tmp_path / "again")]) == 0
+    for name in ("report.md", "report.bib", "report.ris", "report.json"):
+        assert (tmp_path / "again" / name).read_text() == (tmp_path / "live" / name).read_text()
+    assert cli.main(["sessions", "export", sid, str(tmp_path / "b.json")]) == 0
+    assert (tmp_path / "b-report" / "report.md").is_file()  # the files beside the bundle
+    other = Journal(tmp_path / "other.sqlite3")
+    journal.delete(sid)
+    new = import_bundle(other, tmp_path / "b.json")
+    assert other.session(new).kind == "report" and other.session(new).status == "partial"
+    assert cli.main(["replay", sid]) == 1  # deleted here
+    capsys.readouterr()
