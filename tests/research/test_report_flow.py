@@ -16,7 +16,6 @@ from qwq_edge.events import (
     ClaimChecked,
     Event,
     ReportPlanned,
-    ReportWritten,
     SectionStarted,
     SectionWritten,
     Stats,
