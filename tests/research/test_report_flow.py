@@ -217,3 +217,26 @@ def test_sessions_list_export_and_bundle_a_report(
     assert other.session(new).kind == "report" and other.session(new).status == "partial"
     assert cli.main(["replay", sid]) == 1  # deleted here
     capsys.readouterr()
+
+
+def test_fix_rewrites_or_drops_each_doubtful_sentence_once(tmp_path: Path) -> None:
+    script = [
+        PLAN,
+        *section("a", "Gold costs 10 [1]. It rose 5% [2]."),
+        SUPPORTED, UNSUPPORTED, '{"action": "rewrite", "sentence": "It rose a little"}',
+        *section("b", "Banks buy gold [3]."),
+        '{"verdict": "partly", "passage": 1}', '{"action": "drop"}',
+        *section("c", "Outlook unclear [5]."), SUPPORTED,
+    ]  # fmt: skip
+    session, _ = research(tmp_path, script)
+    session.research.options = ReportOptions(sections=3, fix=True)
+    events: list[Event] = []
+    run_all(session, events)
+    fixed = [(c.verdict, c.fixed) for c in events if isinstance(c, ClaimChecked)]
+    # A rewrite keeps the claim's citation, so it stays checkable.
+    assert fixed == [("supported", None), ("unsupported", "It rose a little [2]"),
+                     ("partly", ""), ("supported", None)]  # fmt: skip
+    finish(session, tmp_path / "out", events.append)
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "It rose a little [2] *[revised after checking]*" in md
+    assert "Banks buy gold" not in md
