@@ -54,6 +54,7 @@ def opened_event(
     return PageOpened(
         call_id, url, focus, source, page.title, read, len(page.passages), page.origin,
         cached=page.cached, auto=auto, fetch_seconds=page.fetch_seconds, cut=page.cut,
+        author=page.author, published=page.published,
     )  # fmt: skip
 
 

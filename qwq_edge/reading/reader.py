@@ -44,6 +44,8 @@ class Page:
     fetch_seconds: float = 0.0
     fetched_at: float = 0.0
     cut: int = 0  # the body was longer than this many bytes and was read that far
+    author: str = ""  # as the page's metadata states it (a stored copy does not keep it)
+    published: str = ""  # the publication date it states (ISO, or a year)
 
 
 class PageReader(Protocol):
@@ -163,6 +165,7 @@ class Reader:
         return Page(
             url, page.title, page.passages, page.links, origin="web", cached=False,
             fetch_seconds=time.perf_counter() - t0, fetched_at=when, cut=got.cut,
+            author=page.author, published=page.published,
         )  # fmt: skip
 
 
