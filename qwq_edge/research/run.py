@@ -359,8 +359,8 @@ class Research:
         """Pick a journaled report up: its plan, its sections written, what the model read
         and the sources' numbers; the plan's KV from its snapshot."""
         plans = [e for e in events if isinstance(e, ReportPlanned)]
-        if not plans or plans[-1].status == "proposed" or plans[-1].status == "rejected":
-            raise QwqEdgeError("this report has no approved plan to continue from")
+        if not plans or plans[-1].status == "rejected":
+            raise QwqEdgeError("this report has no plan to continue from (it was rejected)")
         self.plan = plans[-1]
         start = next(e for e in events if isinstance(e, SessionStarted))
         results = [e for e in events if isinstance(e, (ToolResult, PageOpened))]
