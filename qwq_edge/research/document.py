@@ -30,7 +30,7 @@ from qwq_edge.events import (
     ToolResult,
 )
 from qwq_edge.research.references import Reference, bibtex, csl_json, reference, ris
-from qwq_edge.research.verify import sentences
+from qwq_edge.research.verify import lead, sentences
 from qwq_edge.text import printable
 
 _CITE = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
@@ -210,7 +210,10 @@ def markdown(report: Report) -> str:
             + f". Finish it with `qwq-edge research --continue {report.session_id}`.",
             "",
         ]  # fmt: skip
-    firsts = [s[0] for t in texts if (s := sentences(t))]
+    firsts = [
+        s for log, t in zip(done, texts, strict=True)
+        if (s := lead(t, {c.sentence for c in log.checks if c.verdict != "supported"}))
+    ]  # fmt: skip
     if firsts:
         lines += ["## Summary", "", renumber(" ".join(firsts), mapping), ""]
     for log, text in zip(done, texts, strict=True):

@@ -14,7 +14,7 @@ import dataclasses
 import json
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from qwq_edge.agent.citations import cited_numbers
@@ -106,6 +106,18 @@ def tidy(text: str) -> str:
         lines.append(" ".join(kept) if line.strip() else "")
     out = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return out
+
+
+def lead(text: str, skip: Collection[str] = ()) -> str:
+    """The sentence that best stands for a section in the report's summary: its first
+    that cites a source, else its first that says something (six words or more, not a
+    label ending in a colon); never one of ``skip`` (the claims found doubtful)."""
+    said = [
+        s for s in sentences(text)
+        if len(s.split()) >= 6 and not s.rstrip("*").endswith(":") and s not in skip
+    ]  # fmt: skip
+    cited = [s for s in said if cited_numbers(s)]
+    return (cited or said or [""])[0]
 
 
 def claims(text: str) -> list[Claim]:

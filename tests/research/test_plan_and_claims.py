@@ -120,3 +120,12 @@ def test_a_report_plan_event_round_trips_through_json() -> None:
     assert from_json(to_json(plan)) == plan
     written = SectionWritten(1, "A", "x [1].", sources=(Source(1, "t", "https://a"),))
     assert from_json(to_json(written)) == written
+
+
+def test_the_summary_takes_a_cited_sentence_never_a_label_or_a_doubtful_claim() -> None:
+    from qwq_edge.research.verify import lead
+
+    text = "**Climate:** It is a mild and wet island. It gets 1,340 mm of rain a year [2]."
+    assert lead(text) == "It gets 1,340 mm of rain a year [2]."
+    assert lead(text, {"It gets 1,340 mm of rain a year [2]."}) == "It is a mild and wet island."
+    assert lead("**Climate:**") == ""
