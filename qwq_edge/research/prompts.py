@@ -71,9 +71,12 @@ VERIFIER_SYSTEM = (
 )
 
 
+def _numbered(passages: Sequence[str]) -> str:
+    return "\n\n".join(f"Passage {i}:\n{text}" for i, text in enumerate(passages, 1))
+
+
 def verifier_question(passages: Sequence[str], claim: str) -> str:
-    body = "\n\n".join(f"Passage {i}:\n{text}" for i, text in enumerate(passages, 1))
-    return f"{body}\n\nClaim: {claim}\n\nIs the claim supported by the passages?"
+    return f"{_numbered(passages)}\n\nClaim: {claim}\n\nIs the claim supported by the passages?"
 
 
 FIX_SYSTEM = (
@@ -84,5 +87,4 @@ FIX_SYSTEM = (
 
 
 def fix_question(passages: Sequence[str], sentence: str) -> str:
-    body = "\n\n".join(f"Passage {i}:\n{text}" for i, text in enumerate(passages, 1))
-    return f"{body}\n\nSentence: {sentence}\n\nRewrite it, or drop it."
+    return f"{_numbered(passages)}\n\nSentence: {sentence}\n\nRewrite it, or drop it."

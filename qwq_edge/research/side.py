@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from qwq_edge.engine.base import Engine, Generation
 from qwq_edge.settings import Sampling
@@ -17,6 +18,8 @@ from qwq_edge.settings import Sampling
 
 class Side:
     """``on_call(gen, context_used)`` is told about every engine call (for ``Stats``)."""
+
+    greedy = False  # a judge's verdict must be the same on every run
 
     def __init__(
         self,
@@ -28,7 +31,7 @@ class Side:
         on_call: Callable[[Generation, int], None] | None = None,
     ) -> None:
         self.engine = engine
-        self.sampling = sampling
+        self.sampling = replace(sampling, temperature=0.0, seed=0) if self.greedy else sampling
         self.reasoning = reasoning
         self.cancel = cancel
         self.on_call = on_call

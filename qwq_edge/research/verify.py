@@ -10,22 +10,18 @@ runs without thinking and greedily, so a verdict is the same on every run.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
-import threading
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from qwq_edge.agent.citations import cited_numbers
-from qwq_edge.engine.base import Engine, Generation
 from qwq_edge.events import Verdict
 from qwq_edge.jsonfix import close_json
 from qwq_edge.library.passages import Passage
 from qwq_edge.reading.focus import scores
 from qwq_edge.research import prompts
 from qwq_edge.research.side import Side
-from qwq_edge.settings import Sampling
 
 MAX_PASSAGES = 4
 PASSAGE_CHARS = 1_500  # one passage as the judge sees it
@@ -191,17 +187,7 @@ class Judge(Side):
     """The model as a verifier, greedy and without thinking, so a verdict is the same on
     every run."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        sampling: Sampling,
-        *,
-        reasoning: bool,
-        cancel: threading.Event | None = None,
-        on_call: Callable[[Generation, int], None] | None = None,
-    ) -> None:
-        greedy = dataclasses.replace(sampling, temperature=0.0, seed=0)
-        super().__init__(engine, greedy, reasoning=reasoning, cancel=cancel, on_call=on_call)
+    greedy = True
 
     def judge(self, claim: Claim, read: Mapping[int, Sequence[str]]) -> Judgement:
         """The verdict on ``claim``; a claim citing only unknown numbers is ``unmatched``,
