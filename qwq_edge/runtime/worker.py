@@ -1,7 +1,7 @@
 """The engine side of the full-screen app: one object that owns the model, the session's
 agent, its KV snapshots and the journal writer. It takes commands (load, ask, cancel,
-answer now, offline, settings, resume, rerun, library changed) and sends back the spine's
-events and a few replies of its own (``Reply``).
+answer now, offline, settings, resume, rerun, library changed, research reports) and
+sends back the spine's events and a few replies of its own (``Reply``).
 
 The app runs it in a child process (``worker_process.py``), so the UI never shares a GIL
 with llama.cpp and survives it crashing; tests on scripted engines run the same object on a
@@ -29,6 +29,7 @@ from qwq_edge.runtime.continuing import continue_session, open_snapshots
 from qwq_edge.runtime.library import refresh_archives
 from qwq_edge.runtime.sources import make_provider, offline_provider, provider_notices, web_part
 from qwq_edge.runtime.turn import rerun_session, run_turn
+from qwq_edge.runtime.worker_research import PlanProposed, ReportCommands
 from qwq_edge.search.base import SearchProvider
 from qwq_edge.settings import Settings
 from qwq_edge.store.journal import Journal
@@ -86,7 +87,7 @@ class AskOpen:
     url: str
 
 
-Reply = Loaded | Loading | Said | TurnEnded | AskOpen
+Reply = Loaded | Loading | Said | TurnEnded | AskOpen | PlanProposed
 Item = Event | Reply
 Out = Callable[[Item], None]
 EngineLoader = Callable[[Settings], Engine]
@@ -96,6 +97,7 @@ Progress = Callable[[float], None]
 COMMANDS = frozenset(
     {"load", "ask", "cancel", "answer_now", "set_offline", "use_settings", "resume", "rerun"}
     | {"library_changed", "record_crash", "allow_open", "close"}
+    | {"research", "research_decide", "research_continue"}  # worker_research.py
 )
 Decision = Literal["once", "always", "deny"]
 CONFIRM_SECONDS = 300.0  # an unanswered confirmation is a refusal after this long
@@ -140,8 +142,9 @@ class Coalesced:
             self.out(pending)
 
 
-class Worker:
-    """The model, the session and the journal writer, driven by commands."""
+class Worker(ReportCommands):
+    """The model, the session and the journal writer, driven by commands (a report's
+    in ``ReportCommands``)."""
 
     def __init__(
         self,

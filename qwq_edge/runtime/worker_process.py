@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from qwq_edge.engine.base import ModelInfo
-from qwq_edge.events import from_dict, to_json
+from qwq_edge.events import ReportPlanned, from_dict, to_dict, to_json
 from qwq_edge.paths import paths
 from qwq_edge.runtime.worker import (
     COMMANDS,
@@ -41,18 +41,21 @@ from qwq_edge.runtime.worker import (
     Item,
     Loaded,
     Loading,
+    Reply,
     Said,
     TurnEnded,
     Worker,
 )
+from qwq_edge.runtime.worker_research import PlanProposed
 from qwq_edge.store.journal import Journal
 
-_REPLIES: dict[str, type[Loaded | Loading | Said | TurnEnded | AskOpen]] = {
+_REPLIES: dict[str, type[Reply]] = {
     "worker.loaded": Loaded,
     "worker.loading": Loading,
     "worker.said": Said,
     "worker.turn_ended": TurnEnded,
     "worker.ask_open": AskOpen,
+    "worker.plan_proposed": PlanProposed,
 }
 _NAMES = {cls: name for name, cls in _REPLIES.items()}
 # What a signal usually means, for the sentence the user reads.
@@ -79,6 +82,8 @@ class Died:
 
 
 def encode(item: Item) -> bytes:
+    if isinstance(item, PlanProposed):  # the plan as the journal writes it
+        return json.dumps({"type": _NAMES[PlanProposed], "plan": to_dict(item.plan)}).encode()
     if isinstance(item, (Loaded, Loading, Said, TurnEnded, AskOpen)):
         return json.dumps({"type": _NAMES[type(item)], **dataclasses.asdict(item)}).encode()
     return to_json(item).encode()
@@ -92,6 +97,11 @@ def decode(line: bytes) -> Item:
     fields = {k: v for k, v in data.items() if k != "type"}
     if kind is Loaded and fields.get("info") is not None:
         fields["info"] = ModelInfo(**fields["info"])
+    if kind is PlanProposed:
+        plan = from_dict(fields["plan"])
+        if not isinstance(plan, ReportPlanned):
+            raise ValueError("a proposed plan that is not a plan")
+        fields["plan"] = plan
     return kind(**fields)
 
 

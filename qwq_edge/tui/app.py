@@ -1,4 +1,4 @@
-"""The full-screen app: sessions sidebar, conversation, prompt, status bar, footer.
+"""The full-screen app: sessions sidebar, conversation, report panel, prompt, status bar, footer.
 
 The model, the turns and the journal writer live in a worker process (``engine_link.py``,
 ``runtime/worker_process.py``): drawing never takes the GIL from llama.cpp, and a crash in
@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Iterable
 from dataclasses import replace
 from functools import partial
 from typing import Any, ClassVar
 
 from textual import on
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from qwq_edge import events as ev
-from qwq_edge.cli.report_lines import report_lines
 from qwq_edge.engine.base import ModelInfo
 from qwq_edge.runtime import can_search_web, make_provider, open_journal
 from qwq_edge.runtime.worker import ProviderFactory
@@ -32,7 +29,6 @@ from qwq_edge.search.base import SearchProvider
 from qwq_edge.settings import Settings
 from qwq_edge.store.journal import Journal
 from qwq_edge.text import printable
-from qwq_edge.tui.commands import PALETTE
 from qwq_edge.tui.engine_link import EngineLink, EngineLoader
 from qwq_edge.tui.library import LibraryState, SeenHits, library_state, shown_mode
 from qwq_edge.tui.messages import (
@@ -46,11 +42,12 @@ from qwq_edge.tui.messages import (
     Told,
     TurnDone,
 )
+from qwq_edge.tui.report_actions import ReportActions
 from qwq_edge.tui.screens.confirm_open import ConfirmOpen
 from qwq_edge.tui.screens.settings import SettingsScreen, save
 from qwq_edge.tui.screens.source import SourceScreen
-from qwq_edge.tui.session_actions import SessionActions
 from qwq_edge.tui.widgets import Conversation, PromptInput, SessionsSidebar, Status, StatusBar
+from qwq_edge.tui.widgets.report_panel import REPORT_EVENTS, ReportPanel
 from qwq_edge.tui.widgets.sources import SourcesView
 from qwq_edge.tui.widgets.status import Meter
 from qwq_edge.tui.widgets.welcome import Welcome
@@ -62,13 +59,14 @@ def layout(journal: Journal | None) -> ComposeResult:
     with Horizontal():
         yield SessionsSidebar(journal, id="sidebar")
         with Vertical(id="main"):
+            yield ReportPanel(id="report-panel")  # docked at the right while a report runs
             yield Conversation(id="conversation")
             yield PromptInput(id="prompt", soft_wrap=True, show_line_numbers=False)
             yield StatusBar(id="status")
     yield Footer()
 
 
-class QwqEdgeApp(SessionActions, App[None]):
+class QwqEdgeApp(ReportActions, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "qwq-edge"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -79,6 +77,7 @@ class QwqEdgeApp(SessionActions, App[None]):
         Binding("ctrl+o", "toggle_offline", "Offline"),
         Binding("ctrl+t", "toggle_thinking", "Thinking"),
         Binding("ctrl+b", "toggle_sidebar", "Sessions"),
+        Binding("ctrl+g", "research_report", "Report", show=False),
         Binding("ctrl+e", "export", "Export", priority=True),
         Binding("ctrl+s", "settings", "Settings"),
         Binding("ctrl+r", "restart_engine", "Restart engine", priority=True),
@@ -115,6 +114,7 @@ class QwqEdgeApp(SessionActions, App[None]):
         self.library: LibraryState | None = None  # counted off the UI thread
         self.library_changed = False  # in the settings: the live session's archives follow
         self.theme = "textual-dark"
+        self.init_reports()
 
     def compose(self) -> ComposeResult:
         yield from layout(self.journal)
@@ -165,6 +165,7 @@ class QwqEdgeApp(SessionActions, App[None]):
     async def on_engine_died(self, message: EngineDied) -> None:
         """The worker is gone: say how, keep everything on screen, offer a restart."""
         self.link.died(message.message)
+        self.report_died()  # a report it was writing is written from the journal
         conv = self.query_one(Conversation)
         await conv.flush(final=True)
         if self.running and conv.turn is not None:
@@ -240,13 +241,16 @@ class QwqEdgeApp(SessionActions, App[None]):
         """Show one event (live, replayed or loaded from the journal)."""
         conv = self.query_one(Conversation)
         turn = conv.turn
+        self.track_report(event)  # the report panel, while a report is on screen
+        if isinstance(event, REPORT_EVENTS):
+            return  # the panel's alone: a section's text streams as its turn's
         match event:
             case ev.SessionStarted():
                 self.session_id = event.session_id
             case ev.QuestionAsked():
                 self.meter.gen = (0, 0.0)
                 self.turn_number = event.turn
-                await conv.start_turn(event.question)
+                await conv.start_turn(self.progress.question(event.question))
             case _ if turn is None:
                 return  # nothing on screen to add it to
             case ev.ThinkingDelta() | ev.AnswerDelta():
@@ -279,14 +283,6 @@ class QwqEdgeApp(SessionActions, App[None]):
                 if event.reason != "cancelled":
                     return
                 await turn.show_stopped()
-            case (
-                ev.ReportPlanned()
-                | ev.SectionStarted()
-                | ev.ClaimChecked()
-                | ev.SectionWritten()
-                | ev.ReportWritten()
-            ):
-                self.notify(printable(report_lines(event, event.t, 0)[0]), markup=False)
             case _:
                 ev.assert_never(event)
         if not isinstance(event, (ev.ThinkingDelta, ev.AnswerDelta)):  # a flush draws those
@@ -387,11 +383,6 @@ class QwqEdgeApp(SessionActions, App[None]):
             self.link.load(self.settings)
         self.update_status()
         self.count_library()  # the sources setting may have changed
-
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        for title, help_text, action in PALETTE:
-            yield SystemCommand(title, help_text, partial(self.run_action, action))
 
 
 def run(settings: Settings) -> None:

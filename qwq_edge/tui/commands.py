@@ -1,6 +1,6 @@
 """The command palette's entries beyond Textual's own: a title, a line of help (with the key,
-where there is one) and the app action it runs. Replay and re-run have no key: they are
-only here."""
+where there is one) and the app action it runs. Replay, re-run and continuing a report
+have no key: they are only here."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ PALETTE: tuple[tuple[str, str, str], ...] = (
     ("Export session to Markdown", "Ctrl+E", "export"),
     ("Open a source", "Focus the last answer's sources: 1…9 or ↑/↓ and Enter", "focus_sources"),
     ("Settings", "Model, context, search budget, key, library (Ctrl+S)", "settings"),
+    ("Research report…", "Plan, approve, then research each section (Ctrl+G)", "research_report"),
+    ("Continue report…", "Research what the report on screen is missing", "continue_report"),
     ("Replay session", "Play the selected session at recorded pace", "replay"),
     ("Re-run session offline", "Run the model again, searches from disk", "rerun"),
 )

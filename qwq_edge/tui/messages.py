@@ -1,6 +1,7 @@
 """How work off the UI thread reaches the app: the Textual messages for what the engine's
-worker sends (an agent event, the model loaded or loading, a note, a turn done, the worker
-dead), the library counted, and ``coalesce`` for showing a journaled session in one pass.
+worker sends (an agent event, the model loaded or loading, a note, a turn done, a report's
+plan to decide on, the worker dead), the library counted, and ``coalesce`` for showing a
+journaled session in one pass.
 
 Widgets are only touched on the UI thread; other threads never call into them, they post.
 """
@@ -15,9 +16,10 @@ from textual.message import Message
 from textual.notifications import SeverityLevel
 
 from qwq_edge.engine.base import ModelInfo
-from qwq_edge.events import AnswerDelta, Event, ThinkingDelta
+from qwq_edge.events import AnswerDelta, Event, ReportPlanned, ThinkingDelta
 from qwq_edge.runtime.worker import AskOpen, Item, Loaded, Loading, Said, TurnEnded
 from qwq_edge.runtime.worker_process import Died
+from qwq_edge.runtime.worker_research import PlanProposed
 from qwq_edge.tui.library import LibraryState
 
 # How often streamed text reaches the screen. Every redraw takes CPU from llama.cpp's decode
@@ -99,6 +101,15 @@ class OpenAsked(Message):
         self.url = url
 
 
+class PlanReady(Message):
+    """A report's plan is written: the user approves, edits or rejects it (``PlanScreen``),
+    and the worker waits for the answer (``research_decide``)."""
+
+    def __init__(self, plan: ReportPlanned) -> None:
+        super().__init__()
+        self.plan = plan
+
+
 def message_for(item: Item | Died) -> Message:
     """The app's message for one thing the worker sent (or for its death)."""
     match item:
@@ -112,6 +123,8 @@ def message_for(item: Item | Died) -> Message:
             return TurnDone(item.note, item.severity)
         case AskOpen():
             return OpenAsked(item.nonce, item.url)
+        case PlanProposed():
+            return PlanReady(item.plan)
         case Died():
             return EngineDied(item.message)
         case _:

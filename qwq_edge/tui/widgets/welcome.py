@@ -21,7 +21,7 @@ from qwq_edge.settings import SearchMode
 from qwq_edge.text import printable
 from qwq_edge.tui.library import LibraryState, human
 
-# The app's bindings that a first question needs (tui/app.py, BINDINGS).
+# The app's bindings that a first question (or report) needs (tui/app.py, BINDINGS).
 KEYS = (
     ("Enter", "ask"),
     ("Esc", "cancel"),
@@ -29,6 +29,7 @@ KEYS = (
     ("Ctrl+B", "sessions"),
     ("Ctrl+S", "settings"),
     ("Ctrl+Q", "quit"),
+    ("Ctrl+G", "research report"),
 )
 TITLE = "qwq-edge answers with a local model, and searches first when it can."
 GET_KEY = (
