@@ -41,6 +41,11 @@ SAMPLES: list[ev.Event] = [
     ev.FinalAnswer("Paris [1] [4]", (ev.Source(1, "T", "https://e.com"),), unmatched=(4,)),
     ev.FinalAnswer("Paris.", from_memory=True),
     ev.Finished("eos", turn=1),
+    ev.ReportPlanned("Gold", (ev.PlanSection("Prices", "Where it stands.", ("Price?",)),)),
+    ev.SectionStarted(1, "Prices"),
+    ev.ClaimChecked(1, "Gold rose [1].", (1,), "partly", 1, "Gold rose 3%.", fixed=""),
+    ev.SectionWritten(1, "Prices", "Gold rose [1].", "Gold rose [1].", (ev.Source(1, "T", "u"),)),
+    ev.ReportWritten("/tmp/r", True, ("Outlook",), ("report.md",)),
 ]
 
 

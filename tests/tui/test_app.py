@@ -14,13 +14,19 @@ from qwq_edge.errors import ModelLoadError
 from qwq_edge.events import (
     AnswerDelta,
     AnswerRetracted,
+    ClaimChecked,
     ErrorEvent,
     Event,
     FinalAnswer,
     Finished,
     Notice,
     PageOpened,
+    PlanSection,
     QuestionAsked,
+    ReportPlanned,
+    ReportWritten,
+    SectionStarted,
+    SectionWritten,
     SessionStarted,
     Stats,
     ThinkingDelta,
@@ -33,6 +39,7 @@ from qwq_edge.settings import Sampling, Settings, load_file
 from qwq_edge.store.journal import Journal
 from qwq_edge.tui.app import QwqEdgeApp
 from qwq_edge.tui.widgets import SourcesView, ThinkingView, ToolCard, TurnView
+from qwq_edge.tui.widgets.report_panel import plain
 from qwq_edge.tui.widgets.welcome import WelcomePanel, model_line
 from tests.support.fakes import FakeSearch
 from tests.support.scripted_engine import ScriptedEngine
@@ -264,6 +271,9 @@ async def test_apply_shows_every_event_type() -> None:
         AnswerDelta("ans\n```json"), AnswerRetracted(8), Notice("a note"), ErrorEvent("it broke"),
         FinalAnswer("ans"),
         Finished("cancelled"),
+        ReportPlanned("Gold", (PlanSection("Prices", "Where it stands."),), "approved"),
+        SectionStarted(1, "Prices"), ClaimChecked(1, "Gold rose [1].", (1,), "partly"),
+        SectionWritten(1, "Prices", "Gold rose [1]."), ReportWritten("/tmp/r", True, ("Outlook",)),
     ]  # fmt: skip
     assert {type(e) for e in samples} == set(get_args(Event))  # a new type needs a sample here
     app, _, _ = make_app(["ok<|im_end|>"])
@@ -282,6 +292,8 @@ async def test_apply_shows_every_event_type() -> None:
         assert turn.query(".stopped")
         assert "a note" in [n.message for n in app._notifications]
         assert "ctx 50/512" in str(app.query_one("#status").render())
+        shown = plain(app.progress)  # the report panel: the plan, the section, the files
+        assert "✓ 1. Prices" in shown and "Partial report in\n/tmp/r" in shown
 
 
 async def test_a_key_set_in_the_settings_searches_at_once(tavily: TavilyServer) -> None:
