@@ -66,9 +66,11 @@ def cmd_research(args: argparse.Namespace) -> int:
         settings = runtime.load_settings(run_overrides(args))
         journal = runtime.open_journal()
         runtime.say_notice(journal)
+        sid = runtime.session_ref(journal, args.resume) if args.resume else ""
+        if sid and journal.session(sid).kind != "report":  # said before the model loads
+            raise QwqEdgeError(f"session {sid} is not a report; `qwq-edge ask --continue` it")
         engine = runner.call(runtime.load_engine, settings)
         if args.resume:
-            sid = runtime.session_ref(journal, args.resume)
             session, told = runner.call(research.resume, settings, engine, journal, sid, options)
             for event in told:
                 render(event)
