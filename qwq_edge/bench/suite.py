@@ -4,7 +4,8 @@ naive create_completion loop, all in one process on the same model, prompt, seed
 Figures are medians of several runs with min–max; goals are stated as met / not met.
 Search payloads come from a fixture, so nothing touches the network. A second table measures
 the local library (``bench.library``), a third how the ``open`` tool reads real pages
-(``bench.reading``); ``--library-only`` runs just those two, without a model.
+(``bench.reading``); ``--library-only`` runs just those two, without a model. A full run
+ends with a research report on a made-up corpus (``bench.reports``), left out of ``--quick``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from qwq_edge import __version__
 from qwq_edge.agent.loop import Agent
-from qwq_edge.bench import library, loops, meaning, reading
+from qwq_edge.bench import library, loops, meaning, reading, reports
 from qwq_edge.bench.base import timed_turn
 from qwq_edge.bench.continuing import ContinueMeasures
 from qwq_edge.bench.fixtures import RESEARCH, STORY, FixtureSearch, Recording
@@ -292,6 +293,8 @@ def run(model: Path, *, quick: bool, threads: int | None, json_path: Path | None
     bench.rows += measure_ui_cost(quick)
     if not quick:
         bench.measure_server()
+    # A report on its own copy of the model, after the bench's is closed (minutes: full only).
+    rep_rows, rep_results = reports.section(model, threads) if not quick else ([], {})
     took = time.perf_counter() - t0
     lib_rows, lib_results = library.section(quick)
     read_rows, read_results = reading.section(quick)
@@ -318,11 +321,15 @@ def run(model: Path, *, quick: bool, threads: int | None, json_path: Path | None
     print(markdown(bench.rows))
     _library_table(lib_rows, lib_results)
     _reading_table(read_rows, read_results)
+    if rep_rows:
+        print(f"\nResearch report ({rep_results['seconds']:.0f} s)\n")
+        print(markdown(rep_rows))
     target = json_path or Path(tempfile.gettempdir()) / f"qwq-edge-bench-{meta['mode']}.json"
     data = {"meta": meta, "rows": [asdict(r) for r in bench.rows],
             "library": [asdict(r) for r in lib_rows], "library_results": lib_results,
-            "reading": [asdict(r) for r in read_rows], "reading_results": read_results}  # fmt: skip
-    return _finish(bench.rows + lib_rows + read_rows, target, data)
+            "reading": [asdict(r) for r in read_rows], "reading_results": read_results,
+            "report": [asdict(r) for r in rep_rows], "report_results": rep_results}  # fmt: skip
+    return _finish(bench.rows + lib_rows + read_rows + rep_rows, target, data)
 
 
 def library_only(quick: bool, json_path: Path | None, sizes: library.Sizes | None = None) -> int:
