@@ -67,7 +67,7 @@ class TextRenderer:
         self._section: str | None = None
         self._tokens = 0
         self._gen_tokens = 0
-        self._gen_seconds = 0.0
+        self._gen_seconds = self._all_seconds = 0.0
         self._evaluated = 0
         self._drafted = self._accepted = 0  # speculation: drafted from the context, kept
         self._said: str | None = None  # the last search error shown (not said twice)
@@ -125,6 +125,7 @@ class TextRenderer:
                 w(self._style("33" if event.error else "2", opened_line(event)) + "\n")
             case Stats():
                 self._tokens += event.tokens_generated
+                self._all_seconds += event.gen_seconds
                 self._evaluated += event.tokens_evaluated
                 if event.phase == "generate":  # the speed of free text, not of grammar JSON
                     self._gen_tokens += event.tokens_generated
@@ -189,6 +190,8 @@ class TextRenderer:
     def _finished(self, reason: str) -> None:
         if self.show_stats and self._tokens:
             tps = self._gen_tokens / self._gen_seconds if self._gen_seconds > 0 else 0.0
+            if not self._gen_tokens and self._all_seconds > 0:  # all under a grammar (a plan)
+                tps = self._tokens / self._all_seconds
             drafts = (
                 f"{self._accepted}/{self._drafted} drafted tokens kept · " if self._drafted else ""
             )
@@ -199,7 +202,7 @@ class TextRenderer:
             self.out.write(self._style("2", line) + "\n")
         self._section = None
         self._tokens = self._gen_tokens = self._evaluated = self._drafted = self._accepted = 0
-        self._gen_seconds = 0.0
+        self._gen_seconds = self._all_seconds = 0.0
 
 
 def call_line(event: ToolCall) -> str:

@@ -103,11 +103,11 @@ def _distinct(sections: list[PlanSection]) -> list[PlanSection]:
 def fallback_plan(topic: str, sections: int) -> ReportPlanned:
     """A plan made without the model: used when what it wrote holds no section."""
     generic = [
-        ("Background", f"What {topic} is and where it comes from."),
-        ("Key facts", f"The main facts and figures about {topic}."),
-        ("Current state", f"Where {topic} stands today."),
-        ("Open questions", f"What is disputed or unknown about {topic}."),
-        ("Sources and further reading", f"Where to read more about {topic}."),
+        ("Background", f"{topic}: what it is and where it comes from."),
+        ("Key facts", f"{topic}: the main facts and figures."),
+        ("Current state", f"{topic}: where it stands today."),
+        ("Open questions", f"{topic}: what is disputed or unknown."),
+        ("Sources and further reading", f"{topic}: where to read more."),
     ]
     picked = generic[: max(1, min(sections, len(generic)))]
     return ReportPlanned(

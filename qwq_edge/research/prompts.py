@@ -15,7 +15,8 @@ def plan_request(topic: str, sections: int) -> str:
         f"Plan a research report on this topic: {topic}\n\n"
         f"Write the plan as JSON: a title, and {least} to {sections} sections, each with a "
         "short title, its goal in one sentence, and one to three questions it must answer. "
-        "Do not search yet and do not write the report; only the plan."
+        f"Every section is about {topic}, nothing else. Do not search yet and do not write "
+        "the report; only the plan."
     )
 
 

@@ -169,7 +169,7 @@ class Research:
         agent.engine.validate_grammar(grammar)
         for _ in agent.engine.stream(
             agent.context, gen, sampling=agent.settings.sampling, seed=seed,
-            max_tokens=160 * self.options.sections + 80, grammar=grammar,
+            max_tokens=240 * self.options.sections + 120, grammar=grammar,
             cancel=controls.interrupt,
         ):  # fmt: skip
             pass
@@ -231,8 +231,16 @@ class Research:
             # A small model often ends its turn right after reading, without a word: the
             # section is written from what it read, in a context of its own.
             fresh = {n: t[before.get(n, 0) :] for n, t in self.read.items()}
+            fresh = {n: t for n, t in fresh.items() if t}
             text = yield from self._write_alone(index, fresh or self.read, controls)
         text = tidy(text)
+        if not text:  # nothing found and nothing written: left for --continue
+            yield Notice(
+                f"section {index} has no text (nothing was found to write it from); the "
+                "report lists it as not written",
+                kind="info",
+            )
+            return reason
         yield from self._verify(index, text, controls)
         sources = self.agent.sources
         written = SectionWritten(

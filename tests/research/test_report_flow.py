@@ -240,3 +240,17 @@ def test_fix_rewrites_or_drops_each_doubtful_sentence_once(tmp_path: Path) -> No
     md = (tmp_path / "out" / "report.md").read_text()
     assert "It rose a little [2] *[revised after checking]*" in md
     assert "Banks buy gold" not in md
+
+
+def test_a_section_with_nothing_to_write_from_is_left_for_continue(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3")
+    script = [PLAN, *section("a", ""), *section("b", ""), *section("c", "")]
+    agent = Agent(ScriptedEngine(script), FakeSearch(hits=0), Settings(), today=date(2026, 12, 8))
+    session = Session(Research(agent, ReportOptions(sections=3), recorder=Recorder(journal)),
+                      journal, [])  # fmt: skip
+    events: list[Event] = []
+    run_all(session, events)
+    assert not [e for e in events if isinstance(e, SectionWritten)]
+    assert sum("has no text" in getattr(e, "message", "") for e in events) == 3
+    done = finish(session, tmp_path / "out", events.append)
+    assert done.partial and done.missing == ("Prices", "Demand", "Outlook")
