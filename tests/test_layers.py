@@ -18,6 +18,7 @@ RANK = {
     "sqlite": 0, "jsonfix": 0, "text": 0,
     # backends and stores
     "models": 1, "engine": 1, "search": 1, "store": 1, "library": 1, "reading": 1,
+    "evaluation": 1,
     # the loop
     "agent": 2, "research": 2,
     # composition and turns
