@@ -123,13 +123,16 @@ def test_a_report_on_the_library_is_written_cited_journaled_and_replayed(
     plan = [e for e in events if e["type"] == "report_planned"][-1]
     assert plan["status"] == "approved" and 1 <= len(plan["sections"]) <= 3
     written = [e for e in events if e["type"] == "section_written"]
-    assert [w["index"] for w in written] == list(range(1, len(plan["sections"]) + 1))
+    n = len(plan["sections"])
+    # A section the model found nothing for is left for --continue (the report says so).
+    assert written and [w["index"] for w in written] == sorted({w["index"] for w in written})
+    assert all(1 <= w["index"] <= n for w in written)
     results = [e for e in events if e["type"] == "tool_result"]
     assert results and all(r["provider"] == "library" and r["error"] is None for r in results)
     done = events[-1]
-    assert done["type"] == "report_written" and not done["partial"]
+    assert done["type"] == "report_written" and done["partial"] == (len(written) < n)
     md = check_files(out, plan["title"], [w["title"] for w in written])
-    assert "Partial report" not in md
+    assert ("Partial report" in md) == done["partial"]
     checks = [e for e in events if e["type"] == "claim_checked"]
     verdicts = {v: sum(c["verdict"] == v for c in checks) for v in {c["verdict"] for c in checks}}
     print(f"report: {len(written)} sections, {len(cited(md))} sources cited, "
