@@ -166,28 +166,36 @@ def test_ctrl_c_in_section_two_leaves_a_partial_report_that_continue_finishes(
         if not line:
             break
         seen.append(json.loads(line))
-        if seen[-1]["type"] == "section_started" and seen[-1]["index"] == 2:
-            proc.send_signal(signal.SIGINT)
+        wrote = any(e["type"] == "section_written" for e in seen)
+        if seen[-1]["type"] == "section_started" and seen[-1]["index"] >= 2 and wrote:
+            proc.send_signal(signal.SIGINT)  # in a section after one was written
             break
     rest, err = proc.communicate(timeout=300)
     events = seen + events_of(rest)
-    assert seen[-1] == {**seen[-1], "type": "section_started", "index": 2}, err[-3000:]
+    cut = seen[-1]["index"]
+    assert seen[-1] == {**seen[-1], "type": "section_started"} and cut >= 2, err[-3000:]
     assert proc.returncode == 130, err[-3000:]
     assert "Traceback" not in err
     sid = events[0]["session_id"]
     plan = [e for e in events if e["type"] == "report_planned"][-1]
-    first = next(e for e in events if e["type"] == "section_written")
-    assert first["index"] == 1
+    done = [e for e in events if e["type"] == "section_written"]
+    assert done and all(e["index"] < cut for e in done)
     assert events[-1]["type"] == "report_written" and events[-1]["partial"]
-    md = check_files(out, plan["title"], [first["title"]])
+    md = check_files(out, plan["title"], [e["title"] for e in done])
     assert "> **Partial report.**" in md and f"--continue {sid}" in md
 
     again = cli.run("research", "--continue", sid, "--out", str(out), *RUN)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "Traceback" not in again.stderr
     more = events_of(again.stdout)
-    assert more[-1]["type"] == "report_written" and not more[-1]["partial"]
-    # Only the sections not written yet were researched.
-    assert 1 not in [e["index"] for e in more if e["type"] == "section_started"]
-    md = check_files(out, plan["title"], [s["title"] for s in plan["sections"]])
-    assert "Partial report" not in md
+    # Only the sections not written yet were researched; a section the model found
+    # nothing for stays missing, and says so.
+    assert not {e["index"] for e in done} & {
+        e["index"] for e in more if e["type"] == "section_started"
+    }
+    empty = sum("has no text" in e.get("message", "") for e in more if e["type"] == "notice")
+    assert more[-1]["type"] == "report_written" and more[-1]["partial"] == bool(empty)
+    written = done + [e for e in more if e["type"] == "section_written"]
+    assert len(written) + empty == len(plan["sections"])
+    md = check_files(out, plan["title"], [e["title"] for e in written])
+    assert ("Partial report" in md) == bool(empty)
