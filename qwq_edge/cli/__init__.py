@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from qwq_edge import __version__
-from qwq_edge.cli import ask, doctor, library, models, reading, research, sessions
+from qwq_edge.cli import ask, doctor, evaluate, library, models, reading, research, sessions
 from qwq_edge.cli.common import EXIT_INTERRUPTED, fail
 from qwq_edge.errors import QwqEdgeError
 
-AREAS = (ask, research, sessions, library, reading, models, doctor)
+AREAS = (ask, research, sessions, library, reading, evaluate, models, doctor)
 
 
 class Parser(argparse.ArgumentParser):
