@@ -33,9 +33,12 @@ def register(sub: Any) -> None:
     ss.add_parser("delete", help="delete a session").add_argument("id")
     ex = ss.add_parser("export", help="write a session to a file")
     ex.add_argument("id")
-    ex.add_argument("--to", choices=["md", "json", "bundle", "report"], default="bundle",
-                    help="report: a report's files (Markdown, BibTeX, RIS, CSL-JSON, "
-                    "provenance) into the folder FILE")  # fmt: skip
+    ex.add_argument("--to", choices=["md", "json", "bundle", "report", "trajectory", "messages"],
+                    default="bundle", help="report: a report's files (Markdown, BibTeX, RIS, "
+                    "CSL-JSON, provenance) into the folder FILE; trajectory: one JSON line of "
+                    "token ids, loss mask, segments and tool calls; messages: one JSON line of "
+                    "chat messages with tool_calls (both read the session's model file)"
+                    )  # fmt: skip
     ex.add_argument("file", type=Path)
     ss.add_parser("import", help="add a session bundle from another machine").add_argument(
         "file", type=Path
@@ -179,6 +182,8 @@ def _export(journal: Journal, session_id: str, kind: str, target: Path) -> int:
 
     from qwq_edge.store.bundle import export_bundle, session_dict, to_markdown
 
+    if kind in ("trajectory", "messages"):
+        return _export_trajectory(journal, session_id, kind, target)
     if kind == "report" or (kind == "md" and journal.session(session_id).kind == "report"):
         return _export_report(journal, session_id, kind, target)
     if kind == "md":
@@ -192,6 +197,29 @@ def _export(journal: Journal, session_id: str, kind: str, target: Path) -> int:
         print(f"bundle with {n} cached search payloads")
         if journal.session(session_id).kind == "report":  # and the report's files beside it
             _export_report(journal, session_id, "report", target.with_name(target.stem + "-report"))
+    print(f"wrote {target}")
+    return 0
+
+
+def _export_trajectory(journal: Journal, session_id: str, kind: str, target: Path) -> int:
+    """One JSON line: the session as a training trajectory, or as chat messages."""
+    import json
+
+    from qwq_edge.agent.trajectories import session_line
+    from qwq_edge.agent.trajectory import TrajectoryError
+    from qwq_edge.engine.vocab import LlamaVocab
+
+    model = journal.session(session_id).settings.get("model_path")
+    if not model or not Path(model).is_file():
+        raise QwqEdgeError(
+            f"the model file this session ran with ({model or 'not recorded'}) is not here; "
+            "its tokens can only be decoded with that model's vocabulary"
+        )
+    try:
+        line = session_line(journal, session_id, LlamaVocab(Path(model)), to=kind)
+    except TrajectoryError as exc:
+        raise QwqEdgeError(str(exc)) from None
+    target.write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {target}")
     return 0
 
