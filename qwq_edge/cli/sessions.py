@@ -208,6 +208,7 @@ def _export_trajectory(journal: Journal, session_id: str, kind: str, target: Pat
     from qwq_edge.agent.trajectories import session_line
     from qwq_edge.agent.trajectory import TrajectoryError
     from qwq_edge.engine.vocab import LlamaVocab
+    from qwq_edge.paths import paths
 
     model = journal.session(session_id).settings.get("model_path")
     if not model or not Path(model).is_file():
@@ -216,7 +217,8 @@ def _export_trajectory(journal: Journal, session_id: str, kind: str, target: Pat
             "its tokens can only be decoded with that model's vocabulary"
         )
     try:
-        line = session_line(journal, session_id, LlamaVocab(Path(model)), to=kind)
+        vocab = LlamaVocab(Path(model), log_path=paths().llama_log)
+        line = session_line(journal, session_id, vocab, to=kind)
     except TrajectoryError as exc:
         raise QwqEdgeError(str(exc)) from None
     target.write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")

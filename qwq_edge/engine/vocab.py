@@ -3,21 +3,26 @@ decoding journaled token ids without loading the model: the trajectory export.""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from qwq_edge.engine import native_log
 from qwq_edge.errors import ModelLoadError
 
 
 class LlamaVocab:
     """``tokenize`` / ``token_id`` / ``detokenize`` of a GGUF's vocabulary."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, log_path: Path | None = None) -> None:
+        if log_path is not None:  # llama.cpp's lines to the log, not the terminal
+            native_log.route_to(log_path)
         try:
             from llama_cpp import Llama
 
-            self._llm: Any = Llama(model_path=str(path), vocab_only=True, verbose=False)
+            with contextlib.redirect_stderr(native_log.stderr_sink()):
+                self._llm: Any = Llama(model_path=str(path), vocab_only=True, verbose=False)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadError(f"could not read the vocabulary of {path}: {exc}") from exc
         self._pieces: dict[int, bytes] = {}

@@ -115,3 +115,18 @@ def test_a_report_is_refused_in_one_sentence(tmp_path: Path) -> None:
     journal._conn.execute("UPDATE sessions SET kind = 'report' WHERE id = ?", (agent.session_id,))
     with pytest.raises(TrajectoryError, match="research report"):
         trajectory(journal, agent.session_id, engine)
+
+
+QWEN_CALL = '{"name": "web_search", "arguments": {"query": "%s"}}'
+
+
+def test_the_qwen_format_puts_responses_in_tool_turns(tmp_path: Path) -> None:
+    script = ["<tool_call>", QWEN_CALL % "gold", "Up [1].<|im_end|>", *FOLLOW]
+    journal, agent, engine = _session(tmp_path, script, Settings(prompt_format="qwen"))
+    record = trajectory(journal, agent.session_id, engine)
+    assert _trained(engine, record) == "".join(script)
+    tool = next(s for s in record["segments"] if s["role"] == "tool")
+    assert tool["text"].startswith("<|im_start|>user\n<tool_response>") and not tool["trained"]
+    msgs = messages(journal, agent.session_id, engine)
+    assert [m["role"] for m in msgs][:5] == ["system", "user", "assistant", "tool", "assistant"]
+    assert "</tool_response>" not in msgs[3]["content"] and msgs[4]["content"] == "Up [1]."
