@@ -180,7 +180,7 @@ class _Progress:
         self.tty = sys.stderr.isatty()
 
     def __call__(self, result: Any, results: list[Any]) -> None:
-        self.count += 1
+        self.count = len(results)  # a resumed run counts what it had done
         parts = []
         for arm in self.arms:
             rs = [r for r in results if r.arm == arm]
