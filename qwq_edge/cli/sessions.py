@@ -202,10 +202,11 @@ def _export(journal: Journal, session_id: str, kind: str, target: Path) -> int:
 
 
 def _export_trajectory(journal: Journal, session_id: str, kind: str, target: Path) -> int:
-    """One JSON line: the session as a training trajectory, or as chat messages."""
+    """The session as a training trajectory, or as chat messages: one JSON line (one per
+    section for a report)."""
     import json
 
-    from qwq_edge.agent.trajectories import session_line
+    from qwq_edge.agent.trajectories import session_lines
     from qwq_edge.agent.trajectory import TrajectoryError
     from qwq_edge.engine.vocab import LlamaVocab
     from qwq_edge.paths import paths
@@ -218,10 +219,11 @@ def _export_trajectory(journal: Journal, session_id: str, kind: str, target: Pat
         )
     try:
         vocab = LlamaVocab(Path(model), log_path=paths().llama_log)
-        line = session_line(journal, session_id, vocab, to=kind)
+        lines = session_lines(journal, session_id, vocab, to=kind)
     except TrajectoryError as exc:
         raise QwqEdgeError(str(exc)) from None
-    target.write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    target.write_text(text, encoding="utf-8")
     print(f"wrote {target}")
     return 0
 

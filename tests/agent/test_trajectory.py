@@ -1,6 +1,7 @@
 """Sessions as training trajectories (scripted engine): the loss mask takes in exactly the
 model's own text, the segments re-tokenize to the journaled ids, chat messages carry
-``tool_calls`` and ``tool`` turns; reports are refused; many sessions append one line each."""
+``tool_calls`` and ``tool`` turns; a report gives a line per section branch; many sessions
+append one line each."""
 
 from __future__ import annotations
 
@@ -11,12 +12,19 @@ from pathlib import Path
 import pytest
 
 from qwq_edge.agent.loop import Agent
-from qwq_edge.agent.trajectories import messages, trajectory, write_trajectories
+from qwq_edge.agent.trajectories import (
+    messages,
+    session_lines,
+    trajectories,
+    trajectory,
+    write_trajectories,
+)
 from qwq_edge.agent.trajectory import TrajectoryError
 from qwq_edge.runtime import run_turn
 from qwq_edge.settings import Settings
 from qwq_edge.store.journal import Journal
 from qwq_edge.store.recorder import Recorder
+from qwq_edge.store.tokens import unpack_tokens
 from tests.support.fakes import FakeSearch
 from tests.support.scripted_engine import ScriptedEngine
 
@@ -110,11 +118,22 @@ def test_many_sessions_one_line_each_with_extra(tmp_path: Path) -> None:
     assert "messages" in json.loads(out.read_text().splitlines()[1])
 
 
-def test_a_report_is_refused_in_one_sentence(tmp_path: Path) -> None:
+def test_a_report_gives_one_line_per_section_branch(tmp_path: Path) -> None:
     journal, agent, engine = _session(tmp_path, SCRIPT + FOLLOW)
-    journal._conn.execute("UPDATE sessions SET kind = 'report' WHERE id = ?", (agent.session_id,))
-    with pytest.raises(TrajectoryError, match="research report"):
-        trajectory(journal, agent.session_id, engine)
+    sid = agent.session_id
+    _, (_, start, section) = journal.context_rows(sid)
+    journal.record_context(sid, 3, start, unpack_tokens(section))  # a second branch
+    journal._conn.execute("UPDATE sessions SET kind = 'report' WHERE id = ?", (sid,))
+    with pytest.raises(TrajectoryError, match="report"):
+        trajectory(journal, sid, engine)
+    records = trajectories(journal, sid, engine)
+    assert [r["turn"] for r in records] == [2, 3]
+    for r in records:
+        assert r["tokens"] == agent.context and len(r["mask"]) == len(r["tokens"])
+        assert _trained(engine, r) == "".join(SCRIPT + FOLLOW)
+    lines = session_lines(journal, sid, engine, to="messages")
+    assert [line["turn"] for line in lines] == [2, 3]
+    assert [m["role"] for m in lines[0]["messages"]][-2:] == ["user", "assistant"]
 
 
 QWEN_CALL = '{"name": "web_search", "arguments": {"query": "%s"}}'
