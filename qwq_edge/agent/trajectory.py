@@ -26,7 +26,9 @@ Approximations, all at single edges: a call the model wrote in another shape is 
 canonical JSON, which it did not sample token for token; the closing of a call cut off at
 its token cap (``close_json``) is 1; the ``</think>`` the app appends on "answer now"
 (Ctrl+A) reads like the model's own and is 1; the ``<|im_end|>`` the app writes when the
-model overreached (started a turn or a response of its own) is 1.
+model overreached (started a turn or a response of its own) or ended with
+``<|endoftext|>`` is 1; in a report's plan, the blank line after the thinking and the
+``<|im_end|>`` after the plan's JSON, both the app's, are 1.
 """
 
 from __future__ import annotations
@@ -181,17 +183,18 @@ def _block(
         if text.startswith("\n", pos):
             labels.set(pos, pos + 1, "assistant", "template")
             pos += 1
-        close = next((m for m in marks[k:] if m[1] == "</tool_call>"), None)
-        body_end = close[0] if close is not None else until
-        if close is not None and text[body_end - 1 : body_end] == "\n":
+        closer = next((m[0] for m in marks[k:] if m[1] == "</tool_call>"), -1)
+        if closer < 0:  # a model whose closer is plain text: the JSON cannot hold it
+            closer = text.find("</tool_call>", pos, marks[k][0] if k < len(marks) else until)
+        body_end = closer if closer >= 0 else until
+        if closer >= 0 and text[body_end - 1 : body_end] == "\n":
             body_end -= 1
         labels.set(pos, body_end, "assistant", "call")
-        if close is None:
+        if closer < 0:
             return
-        while k < len(marks) and marks[k] != close:
+        pos = closer + len("</tool_call>")
+        while k < len(marks) and marks[k][0] < pos:
             k += 1
-        k += 1
-        pos = close[0] + len("</tool_call>")
         if k < len(marks) and marks[k][1] == "<|im_end|>" and marks[k][0] <= pos + 1:
             labels.set(body_end, until, "assistant", "template")  # qwen: the turn ends here
             return

@@ -6,6 +6,7 @@ append one line each."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -149,3 +150,22 @@ def test_the_qwen_format_puts_responses_in_tool_turns(tmp_path: Path) -> None:
     msgs = messages(journal, agent.session_id, engine)
     assert [m["role"] for m in msgs][:5] == ["system", "user", "assistant", "tool", "assistant"]
     assert "</tool_response>" not in msgs[3]["content"] and msgs[4]["content"] == "Up [1]."
+
+
+class _PlainCloser:
+    """A vocabulary whose ``</tool_call>`` is plain text (no special id)."""
+
+    def __init__(self, engine: ScriptedEngine) -> None:
+        self.engine = engine
+
+    def token_id(self, text: str) -> int | None:
+        return None if text == "</tool_call>" else self.engine.token_id(text)
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        return self.engine.detokenize(tokens)
+
+
+def test_a_closer_that_is_plain_text_is_found_in_the_text(tmp_path: Path) -> None:
+    journal, agent, engine = _session(tmp_path, SCRIPT + FOLLOW)
+    record = trajectory(journal, agent.session_id, _PlainCloser(engine))
+    assert _trained(engine, record) == "".join(SCRIPT + FOLLOW)
