@@ -26,7 +26,8 @@ def test_a_forced_search_round_trips(engine: LlamaEngine, tmp_path: Path) -> Non
     settings = Settings(min_searches=1, max_tokens=96, read_top=0)
     agent = Agent(engine, FakeSearch(), settings, today=date(2026, 11, 29))
     events: list[Event] = []
-    run_turn(agent, "What is the price of gold?", events.append, recorder=Recorder(journal))
+    question = "What is the price of gold in € — and in ¥?"  # multi-byte characters
+    run_turn(agent, question, events.append, recorder=Recorder(journal))
     journal.close()
     out = tmp_path / "t.jsonl"
     assert main(["sessions", "export", agent.session_id, str(out), "--to", "trajectory"]) == 0
@@ -52,4 +53,5 @@ def test_a_forced_search_round_trips(engine: LlamaEngine, tmp_path: Path) -> Non
     assert main(["sessions", "export", agent.session_id, str(msgs), "--to", "messages"]) == 0
     chat = json.loads(msgs.read_text())["messages"]
     assert [m["role"] for m in chat][:4] == ["system", "user", "assistant", "tool"]
+    assert chat[1]["content"] == question
     assert chat[2]["tool_calls"][0]["function"]["name"] == "web_search"
