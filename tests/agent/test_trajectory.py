@@ -21,7 +21,8 @@ from qwq_edge.agent.trajectories import (
     write_trajectories,
 )
 from qwq_edge.agent.trajectory import TrajectoryError
-from qwq_edge.runtime import run_turn
+from qwq_edge.cli import main
+from qwq_edge.runtime import open_journal, run_turn
 from qwq_edge.settings import Settings
 from qwq_edge.store.journal import Journal
 from qwq_edge.store.recorder import Recorder
@@ -169,3 +170,18 @@ def test_a_closer_that_is_plain_text_is_found_in_the_text(tmp_path: Path) -> Non
     journal, agent, engine = _session(tmp_path, SCRIPT + FOLLOW)
     record = trajectory(journal, agent.session_id, _PlainCloser(engine))
     assert _trained(engine, record) == "".join(SCRIPT + FOLLOW)
+
+
+def test_the_cli_says_when_the_sessions_model_file_is_gone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal = open_journal()
+    engine = ScriptedEngine(SCRIPT)
+    agent = Agent(engine, FakeSearch(), Settings(), today=date(2026, 11, 29))
+    run_turn(agent, "Gold?", lambda e: None, recorder=Recorder(journal))
+    journal.close()
+    out = tmp_path / "t.jsonl"
+    code = main(["sessions", "export", agent.session_id, str(out), "--to", "trajectory"])
+    assert code != 0 and not out.exists()
+    err = capsys.readouterr().err
+    assert "model file" in err and "vocabulary" in err and "Traceback" not in err
