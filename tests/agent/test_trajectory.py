@@ -185,3 +185,17 @@ def test_the_cli_says_when_the_sessions_model_file_is_gone(
     assert code != 0 and not out.exists()
     err = capsys.readouterr().err
     assert "model file" in err and "vocabulary" in err and "Traceback" not in err
+
+
+def test_a_call_in_another_shape_is_trained_in_its_canonical_rewrite(tmp_path: Path) -> None:
+    bare = '```json\n{"name": "web_search", "arguments": {"query": "gold"}}\n```'
+    script = [f"Let me search.\n{bare}", "Up [1].<|im_end|>", *FOLLOW]
+    journal, agent, engine = _session(tmp_path, script)
+    record = trajectory(journal, agent.session_id, engine)
+    call = next(t for t in record["tools"] if t["type"] == "tool_call")
+    assert call["recognized"] == "bare"
+    trained = _trained(engine, record)
+    assert bare not in trained and '"query": "gold"' in trained  # the rewrite, documented
+    assert trained.startswith("Let me search.") and trained.endswith("It rose 3% [1].<|im_end|>")
+    opener = [s for s in record["segments"] if s["text"].startswith("<tool_call>")]
+    assert opener and not opener[0]["trained"]  # the app wrote the tag
