@@ -22,6 +22,7 @@ F1_PASS = 0.5  # an f1-graded answer counts as correct from this score
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _CITATION = re.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")
+_TAG = re.compile(r"</?[A-Za-z][\w-]*>")  # <answer>…</answer>: a word, not "answerxanswer"
 _PUNCT = set(string.punctuation)
 
 
@@ -34,9 +35,10 @@ def normalize(text: str) -> str:
 
 
 def short_answer(answer: str) -> str:
-    """The part of a model's answer to grade: citations like ``[1]`` and Markdown emphasis
-    dropped, and an ``Answer:`` line preferred when there is one."""
-    text = _CITATION.sub("", answer)
+    """The part of a model's answer to grade: citations like ``[1]``, tags like
+    ``<answer>`` and Markdown emphasis dropped, and an ``Answer:`` line preferred when there
+    is one."""
+    text = _TAG.sub(" ", _CITATION.sub("", answer))
     for line in text.splitlines():
         head, sep, rest = line.partition(":")
         if sep and head.strip().strip("*#").strip().lower() in ("answer", "final answer"):

@@ -49,6 +49,7 @@ def test_short_answer_drops_citations() -> None:
         "exact", "The ferry takes 2 hours and 40 minutes.", ("2 hours and 40 minutes",)
     )
     assert grade("f1", "Mount Tessaly", ("Tessaly",))
+    assert grade("exact", "<answer>Brannock</answer>", ("Brannock",))
 
 
 def test_wilson_known_values() -> None:
