@@ -143,6 +143,11 @@ class Searcher:
             if isinstance(result, ToolResult) and result.error is None:
                 self._queries[" ".join(result.query.casefold().split())] = result
 
+    def forget_queries(self) -> None:
+        """A new branch (a report's section) has not seen the other branches' results, so
+        a query asked there is not a repeat here; sources keep their numbers."""
+        self._queries.clear()
+
     def budget(self) -> Budget:
         return Budget(self.settings.max_searches, self.settings.min_searches)
 

@@ -165,4 +165,4 @@ def _edit(text: str) -> str:
             subprocess.run([*shlex.split(editor), str(path)], check=True)
         except (OSError, subprocess.CalledProcessError, ValueError) as exc:
             raise QwqEdgeError(f"the editor {editor!r} did not run: {exc}") from None
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8", errors="replace")  # an editor's own encoding

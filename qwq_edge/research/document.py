@@ -131,21 +131,47 @@ def safe(text: str) -> str:
 
 
 def final_text(log: SectionLog) -> str:
-    """The section as it goes into the report: fixes applied, doubtful claims marked."""
+    """The section as it goes into the report: fixes applied, doubtful claims marked. Each
+    check is applied where its sentence stands (checks come in the text's order), never
+    to an earlier sentence that happens to read the same."""
     assert log.written is not None
     text = printable(log.written.text)
+    pos = 0
     for check in log.checks:
+        at = text.find(check.sentence, pos)
+        if at < 0:
+            continue
+        new = check.sentence
         if check.fixed is not None:
-            replacement = check.fixed + (" *[revised after checking]*" if check.fixed else "")
-            text = text.replace(check.sentence, replacement, 1)
+            new = check.fixed + (" *[revised after checking]*" if check.fixed else "")
         elif check.verdict in MARKS:
-            text = text.replace(check.sentence, f"{check.sentence} {MARKS[check.verdict]}", 1)
+            new = f"{check.sentence} {MARKS[check.verdict]}"
+        text = text[:at] + new + text[at + len(check.sentence) :]
+        pos = at + len(new)
     unmatched = set(log.written.unmatched)
+    pos = 0
     for sentence in sentences(text) if unmatched else []:
-        marked = f"{sentence} {MARKS['unmatched']}"
-        if set(cited_numbers(sentence)) & unmatched and marked not in text:
-            text = text.replace(sentence, marked, 1)
+        at = text.find(sentence, pos)
+        if at < 0:
+            continue
+        pos = at + len(sentence)
+        if set(cited_numbers(sentence)) & unmatched and not text[pos:].startswith(
+            f" {MARKS['unmatched']}"
+        ):
+            text = f"{text[:pos]} {MARKS['unmatched']}{text[pos:]}"
+            pos += len(MARKS["unmatched"]) + 1
     return text
+
+
+_LINK = re.compile(r"!?\[([^\]\n]*)\]\(((?:[^()\n]|\([^()\n]*\))*)\)")  # one level of ()
+
+
+def prose(text: str) -> str:
+    """A section's text as Markdown that cannot carry HTML, images or links (it is the
+    model's, and the model read pages): angle brackets escaped, ``[text](url)`` kept as
+    its text. Emphasis, lists and citations stay."""
+    text = _LINK.sub(lambda m: m.group(1), text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def numbering(texts: Sequence[str], known: Iterable[int]) -> dict[int, int]:
@@ -215,18 +241,18 @@ def markdown(report: Report) -> str:
         if (s := lead(t, {c.sentence for c in log.checks if c.verdict != "supported"}))
     ]  # fmt: skip
     if firsts:
-        lines += ["## Summary", "", renumber(" ".join(firsts), mapping), ""]
+        lines += ["## Summary", "", prose(renumber(" ".join(firsts), mapping)), ""]
     for log, text in zip(done, texts, strict=True):
         lines += [f"## {safe(log.title)}", ""]
         if not cited_numbers(text):
             lines += [f"*{UNCITED}*", ""]
-        lines += [renumber(text, mapping).strip() or "*(nothing was written)*", ""]
+        lines += [prose(renumber(text, mapping)).strip() or "*(nothing was written)*", ""]
     if mapping:
         lines += ["## References", ""]
         for ref in references(report, mapping):
             site = f" {safe(ref.site)}." if ref.site else ""
             lines.append(
-                f"{ref.n}. {safe(ref.title)}.{site} <{_url(ref.url)}> "
+                f"{ref.n}. {safe(ref.title)}.{site} <{link(ref.url)}> "
                 f"(accessed {_date(ref.accessed)})"
             )
         lines.append("")
@@ -236,7 +262,9 @@ def markdown(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _url(url: str) -> str:
+def link(url: str) -> str:
+    """A URL for a Markdown autolink ``<...>``, where backslash escapes do not work:
+    spaces, angle brackets and controls percent-encoded."""
     return re.sub(r"[\s<>]", lambda m: f"%{ord(m.group(0)):02X}", printable(url))
 
 

@@ -9,8 +9,14 @@ from __future__ import annotations
 import statistics
 import time
 
-from qwq_edge.research.document import Report, SectionLog, final_text, numbering, safe
+from qwq_edge.research.document import Report, SectionLog, final_text, link, numbering, safe
 from qwq_edge.research.plan import outline
+from qwq_edge.text import printable
+
+
+def _code(text: str) -> str:
+    """Text for a code span, where backslash escapes do not work: one line, no backtick."""
+    return " ".join(printable(text).split()).replace("`", "'")
 
 
 def _when(t: float) -> str:
@@ -65,12 +71,12 @@ def _sections(logs: list[SectionLog], mapping: dict[int, int]) -> list[str]:
         for q in log.queries:
             got = f"error: {safe(q.error)}" if q.error else f"{len(q.hits)} results"
             nums = ", ".join(str(s.n) for s in q.sources)
-            lines.append(f"- query `{safe(q.query)}` via {safe(q.provider)}: {got}"
+            lines.append(f"- query `{_code(q.query)}` via {safe(q.provider)}: {got}"
                          + (f" (sources {nums})" if nums else ""))  # fmt: skip
         for p in log.opened:
             where = f"{len(p.passages)} of {p.total} passages" if not p.error else safe(p.error)
             how = "read top result" if p.auto else "opened"
-            lines.append(f"- {how} <{safe(p.url)}>: {where}")
+            lines.append(f"- {how} <{link(p.url)}>: {where}")
         if log.checks:
             lines += ["", "| verdict | claim | cites | relied on |", "|---|---|---|---|"]
             for c in log.checks:
@@ -94,7 +100,7 @@ def _sources(report: Report, mapping: dict[int, int]) -> list[str]:
         src = report.sources[n]
         used = f"cited as [{mapping[n]}]" if n in mapping else "not cited"
         lines.append(f"- session source {n} ({src.origin}, {used}): {safe(src.title)} "
-                     f"<{safe(src.url)}>")  # fmt: skip
+                     f"<{link(src.url)}>")  # fmt: skip
     return [*lines, ""]
 
 

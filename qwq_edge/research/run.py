@@ -34,7 +34,6 @@ from qwq_edge.agent.state import Controls, recorded_settings, stats_event
 from qwq_edge.engine.base import Generation
 from qwq_edge.errors import QwqEdgeError
 from qwq_edge.events import (
-    AnswerDelta,
     ClaimChecked,
     ErrorEvent,
     Event,
@@ -48,19 +47,18 @@ from qwq_edge.events import (
     SectionStarted,
     SectionWritten,
     SessionStarted,
-    Stats,
     ThinkingDelta,
     ToolResult,
 )
 from qwq_edge.research import prompts
 from qwq_edge.research.plan import outline, parse_plan, plan_grammar
-from qwq_edge.research.side import Side
-from qwq_edge.research.verify import Judge, claims, passages_for, tidy
+from qwq_edge.research.verify import Judge, claims, summary, tidy
+from qwq_edge.research.writer import write_alone
 from qwq_edge.store.recorder import Recorder
 from qwq_edge.store.snapshots import Snapshots
+from qwq_edge.text import printable
 
 PLAN_THINKING = 2_048  # tokens a reasoning model may think before it writes the plan
-SUMMARY_WORDS = 60
 
 
 @dataclass(frozen=True)
@@ -68,22 +66,6 @@ class ReportOptions:
     sections: int = 5
     fix: bool = False
     words: int = 180  # a section's length, as asked of the model
-
-
-def summary(text: str, words: int = SUMMARY_WORDS) -> str:
-    """A section's findings as later sections see them: its first sentences, citations
-    kept, cut at ``words`` words."""
-    from qwq_edge.research.verify import sentences
-
-    out: list[str] = []
-    count = 0
-    for s in sentences(text):
-        n = len(s.split())
-        if out and count + n > words:
-            break
-        out.append(" ".join(s.split()[:words]))
-        count += n
-    return " ".join(out)
 
 
 class Research:
@@ -107,6 +89,7 @@ class Research:
         self.read: dict[int, list[str]] = {}  # what the model read of each source
         self.written: dict[int, SectionWritten] = {}
         self._kv_moved = False  # the verifier's contexts displaced the plan's KV
+        self._thinking = False  # the plan's turn is inside <think>
 
     # -- the plan ----------------------------------------------------------------------
 
@@ -136,8 +119,15 @@ class Research:
         except QwqEdgeError as exc:
             reason = "error"
             yield ErrorEvent(str(exc), kind=exc.kind)
+        finally:
+            self._close_turn()  # whatever happened, the turn is closed ChatML
         if controls.cancelled:
             reason = "cancelled"
+        if reason in ("cancelled", "error", "context_full"):
+            # No plan from a planning cut short: a generic one would pass for the model's.
+            yield FinalAnswer("")
+            yield Finished(reason, turn=1)
+            return
         plan = parse_plan(raw, topic, self.options.sections)
         self.plan = plan
         yield plan
@@ -146,8 +136,20 @@ class Research:
         self.plan_context = list(agent.context)
         self._keep(plan_snapshot=True)
 
+    def _close_turn(self) -> None:
+        """End the plan's turn as a finished assistant turn (``</think>`` if it stopped
+        while thinking, then ``<|im_end|>``), so every section branches from valid ChatML."""
+        agent = self.agent
+        end = agent.engine.token_id("<|im_end|>")
+        if end is None or not agent.context or agent.context[-1] == end:
+            return
+        tail = f"\n{THINK_END}\n\n" if self._thinking else ""
+        agent.context += [*agent.engine.tokenize(tail, trusted=True), end]
+        self._thinking = False
+
     def _think(self, controls: Controls, seed: int) -> Iterator[Event]:
         agent = self.agent
+        self._thinking = True
         gen = Generation()
         budget = min(agent.settings.max_thinking_tokens or PLAN_THINKING, PLAN_THINKING)
         for text in agent.engine.stream(
@@ -161,6 +163,7 @@ class Research:
             raise TurnOver("cancelled")
         tail = "\n\n" if gen.marker == THINK_END else f"\n\n{WRAP_UP}\n{THINK_END}\n\n"
         agent.context += agent.engine.tokenize(tail, trusted=True)
+        self._thinking = False
 
     def _json(self, controls: Controls, seed: int) -> Generator[Event, None, str]:
         agent = self.agent
@@ -175,7 +178,9 @@ class Research:
             pass
         agent.context += gen.tokens
         end = agent.engine.token_id("<|im_end|>")
-        if end is not None:
+        if end is not None and gen.stop == "eog":
+            agent.context[-1] = end  # its end of generation, as a closed ChatML turn
+        elif end is not None:
             agent.context.append(end)
         yield stats_event("tool_call", gen, len(agent.context), agent.engine.info.n_ctx)
         return gen.text
@@ -233,7 +238,9 @@ class Research:
             fresh = {n: t[before.get(n, 0) :] for n, t in self.read.items()}
             fresh = {n: t for n, t in fresh.items() if t}
             text = yield from self._write_alone(index, fresh or self.read, controls)
-        text = tidy(text)
+            if _stopped(controls):
+                return "cancelled"  # cut short while writing: --continue writes it again
+        text = tidy(printable(text))  # the text the claims are found in is the one shown
         if not text:  # nothing found and nothing written: left for --continue
             yield Notice(
                 f"section {index} has no text (nothing was found to write it from); the "
@@ -242,6 +249,8 @@ class Research:
             )
             return reason
         yield from self._verify(index, text, controls)
+        if _stopped(controls):
+            return "cancelled"  # not every claim was checked: --continue does it again
         sources = self.agent.sources
         written = SectionWritten(
             index, section.title, text, summary(text), used_sources(text, sources),
@@ -255,37 +264,12 @@ class Research:
         self, index: int, read: dict[int, list[str]], controls: Controls
     ) -> Generator[Event, None, str]:
         assert self.plan is not None
-        agent = self.agent
-        calls: list[Stats] = []
-        # A light repeat penalty: a small model left to write alone loops on a sentence.
-        sampling = replace(agent.settings.sampling, repeat_penalty=1.1)
-        side = Side(
-            agent.engine, sampling, reasoning=agent.engine.info.reasoning,
-            cancel=controls.interrupt,
-            on_call=lambda gen, used: calls.append(
-                stats_event("generate", gen, used, agent.engine.info.n_ctx)
-            ),
-        )  # fmt: skip
-        section = self.plan.sections[index - 1]
-        focus = " ".join((section.title, section.goal, *section.questions))
-        shown = passages_for(focus, read)
-        if not shown:
-            return ""
-        yield Notice(
-            f"the model wrote nothing after reading; section {index} is written from the "
-            "passages it read, in a context of its own",
-            kind="info",
-        )
         self._kv_moved = True
-        gen = Generation()
-        question = prompts.write_alone(self.plan, index, shown, self.options.words)
-        for piece in side.stream(
-            prompts.WRITER_SYSTEM, question, gen, max_tokens=self.options.words * 3,
-            seed=random.getrandbits(31),
-        ):  # fmt: skip
-            yield AnswerDelta(piece)
-        yield from calls
-        return gen.text.replace("<|im_end|>", "").strip()
+        return (
+            yield from write_alone(
+                self.agent, self.plan, index, read, self.options.words, controls.interrupt
+            )
+        )
 
     def _turn(
         self, question: str, controls: Controls
@@ -340,6 +324,7 @@ class Research:
         """Back to the plan's state: its context, and its KV from the snapshot when the
         verifier used the engine since."""
         branch_at(self.agent, self.plan_context)
+        self.agent.searcher.forget_queries()
         if self._kv_moved and self.snapshots is not None:
             restored = self.snapshots.restore(
                 self.agent.engine, self.plan_context, [self.agent.session_id]
@@ -369,8 +354,10 @@ class Research:
         plans = [e for e in events if isinstance(e, ReportPlanned)]
         if not plans or plans[-1].status == "rejected":
             raise QwqEdgeError("this report has no plan to continue from (it was rejected)")
+        start = next((e for e in events if isinstance(e, SessionStarted)), None)
+        if start is None:
+            raise QwqEdgeError("this report's journal has no start; it cannot be continued")
         self.plan = plans[-1]
-        start = next(e for e in events if isinstance(e, SessionStarted))
         results = [e for e in events if isinstance(e, (ToolResult, PageOpened))]
         turns = sum(isinstance(e, QuestionAsked) for e in events)
         restore(self.agent, plan_context, turns, start.t, results)
@@ -380,6 +367,7 @@ class Research:
                 self.written[event.index] = event
         self.plan_context = list(plan_context)
         self._kv_moved = True
+        yield start  # shown, not journaled again: the front ends time the report from it
         yield Notice(
             f"continuing the report: {len(self.written)} of {len(self.plan.sections)} "
             "sections written",

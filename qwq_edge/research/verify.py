@@ -104,6 +104,20 @@ def tidy(text: str) -> str:
     return out
 
 
+def summary(text: str, words: int = 60) -> str:
+    """A section's findings as later sections see them: its first sentences, citations
+    kept, cut at ``words`` words."""
+    out: list[str] = []
+    count = 0
+    for s in sentences(text):
+        n = len(s.split())
+        if out and count + n > words:
+            break
+        out.append(" ".join(s.split()[:words]))
+        count += n
+    return " ".join(out)
+
+
 def lead(text: str, skip: Collection[str] = ()) -> str:
     """The sentence that best stands for a section in the report's summary: its first
     that cites a source, else its first that says something (six words or more, not a
@@ -190,8 +204,9 @@ class Judge(Side):
     greedy = True
 
     def judge(self, claim: Claim, read: Mapping[int, Sequence[str]]) -> Judgement:
-        """The verdict on ``claim``; a claim citing only unknown numbers is ``unmatched``,
-        one whose sources were never read is ``unsupported`` (nothing to check it by)."""
+        """The verdict on ``claim``: ``unmatched`` when no source it cites was read (an
+        unknown number, or a source whose every read failed), ``unsupported`` when what was
+        read of them is empty."""
         if not any(n in read for n in claim.cited):
             return Judgement("unmatched")
         shown = evidence(claim, read)

@@ -18,7 +18,7 @@ from pathlib import Path
 from qwq_edge.agent.state import Controls
 from qwq_edge.engine.base import Engine
 from qwq_edge.errors import QwqEdgeError
-from qwq_edge.events import ErrorEvent, Event, Finished, FinishReason, ReportWritten
+from qwq_edge.events import ErrorEvent, Event, Finished, FinishReason, Notice, ReportWritten
 from qwq_edge.paths import Paths, paths
 from qwq_edge.research.document import Report, bibliography, from_events, markdown
 from qwq_edge.research.provenance import provenance
@@ -85,8 +85,8 @@ def resume(
     agent = build_agent(settings, engine, provider, session_id=session_id)
     recorder = recorder_for(journal, engine, session_id)
     research = Research(agent, options, recorder=recorder, snapshots=open_snapshots(settings))
-    told = research.resume(events, context)
-    return Session(research, journal, events), told
+    told = list(research.resume(events, context))  # now, on the engine thread
+    return Session(research, journal, events), iter(told)
 
 
 Phase = Callable[[Controls], Iterator[Event]]
@@ -125,6 +125,11 @@ def finish(session: Session, folder: Path | None, consumer: Consumer) -> ReportW
     written is one sentence; the journal still holds everything to write it again."""
     report = from_events(session.events)
     target = folder or reports_dir() / session.session_id
+    if report.plan is None:  # planning stopped: there is nothing to write yet
+        Journaled(consumer, session.research.recorder)(
+            Notice("the report stopped before its plan was written; nothing was written")
+        )
+        return ReportWritten(str(target), True, (), ())
     missing = tuple(report.missing())
     try:
         target.mkdir(parents=True, exist_ok=True)

@@ -169,6 +169,7 @@ class ReportCommands:
 
         emit = Coalesced(self.out)
         note, severity = "", _INFO
+        waiting: ReportPlanned | None = None  # a plan never approved: asked for first
         try:
             engine = self._report_start()
             if self.journal is None:
@@ -180,7 +181,11 @@ class ReportCommands:
             for event in told:  # how far it got (the plan and sections read back)
                 emit(event)
             session.research.agent.opener.confirm = self._confirm_open
-            note, severity = self._write(session, emit, controls)
+            plan = session.research.plan
+            if plan is not None and plan.status == "proposed":
+                waiting, self.report = plan, session
+            else:
+                note, severity = self._write(session, emit, controls)
         except QwqEdgeError as exc:
             note, severity = str(exc), "error"
         except Exception as exc:
@@ -188,7 +193,7 @@ class ReportCommands:
         finally:
             emit.flush()
             self._done_with(controls)
-            self.out(TurnEnded(note, severity))
+            self.out(PlanProposed(waiting) if waiting is not None else TurnEnded(note, severity))
 
     def _write(
         self, session: rt.Session, emit: Coalesced, controls: Controls

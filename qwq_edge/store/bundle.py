@@ -8,7 +8,8 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any, get_type_hints
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from qwq_edge.events import (
     FROM_MEMORY,
@@ -182,14 +183,30 @@ def _well_typed(event: Any) -> bool:
         inner = value if isinstance(value, tuple) else (value,)
         if any(dataclasses.is_dataclass(v) and not _well_typed(v) for v in inner):
             return False
-        if want is float:
-            ok = _is_number(value) if f.name == "t" else _is_real(value)
-        elif want is int:
-            ok = _is_int(value)
-        else:
-            ok = want not in (str, bool) or isinstance(value, want)
-        if not ok:
+        if not _fits(want, value, f.name):
             return False
+    return True
+
+
+def _fits(want: Any, value: object, name: str = "") -> bool:
+    """``value`` is of the declared type: a number (a time within the years a platform can
+    show), a text, a flag, one of a ``Literal``'s values, an optional one, or a tuple of
+    them. Other types (nested events, dicts) are checked elsewhere or taken as they are."""
+    origin, args = get_origin(want), get_args(want)
+    if want is float:
+        return _is_number(value, _LATEST) if name in ("t", "fetched_at") else _is_real(value)
+    if want is int:
+        return _is_int(value)
+    if want in (str, bool):
+        return isinstance(value, want)
+    if origin is Literal:
+        return value in args
+    if origin in (Union, UnionType):
+        return any(_fits(a, value, name) for a in args)
+    if want is type(None):
+        return value is None
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return isinstance(value, tuple) and all(_fits(args[0], v) for v in value)
     return True
 
 

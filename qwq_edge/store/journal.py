@@ -167,11 +167,13 @@ class Journal:
         with self._lock:
             self._conn.execute(
                 "INSERT INTO sessions (id, created, updated, title, model, model_size, quant,"
-                " prompt_format, settings, seed, status, pid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " prompt_format, settings, seed, status, pid, kind)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     event.session_id, event.t, event.t, event.question[:500], event.model,
                     model_size, quant, settings.get("prompt_format"),
                     json.dumps(settings, ensure_ascii=False), seed, "running", os.getpid(),
+                    "report" if "report" in settings else "answer",  # a report from its start
                 ),
             )  # fmt: skip
             self._seq[event.session_id] = -1  # the first appended event is seq 0

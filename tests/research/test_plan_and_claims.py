@@ -98,9 +98,9 @@ def test_renumbering_and_marks() -> None:
     assert numbering(["A [3]. B [1]. C [3]."], [1, 3]) == {3: 1, 1: 2}
     log = SectionLog(1, "S")
     log.written = SectionWritten(1, "S", "Gold rose [1]. It fell [1]. Odd [7].", unmatched=(7,))
-    log.checks = [
-        ClaimChecked(1, "It fell [1].", (1,), "unsupported"),
+    log.checks = [  # in the text's order, as the judge makes them
         ClaimChecked(1, "Gold rose [1].", (1,), "partly", fixed="Gold rose a little [1]."),
+        ClaimChecked(1, "It fell [1].", (1,), "unsupported"),
     ]
     assert final_text(log) == (
         "Gold rose a little [1]. *[revised after checking]* It fell [1]. *[unsupported]* "
@@ -129,3 +129,22 @@ def test_the_summary_takes_a_cited_sentence_never_a_label_or_a_doubtful_claim() 
     assert lead(text) == "It gets 1,340 mm of rain a year [2]."
     assert lead(text, {"It gets 1,340 mm of rain a year [2]."}).endswith("a mild and wet island.")
     assert lead("**Climate:**") == ""
+
+
+def test_a_mark_lands_on_its_own_sentence_not_an_earlier_one_that_reads_the_same() -> None:
+    log = SectionLog(1, "S")
+    log.written = SectionWritten(1, "S", "It rose [1]. Prices fell in May [1]. It rose [1].")
+    log.checks = [
+        ClaimChecked(1, "It rose [1].", (1,), "supported"),
+        ClaimChecked(1, "Prices fell in May [1].", (1,), "supported"),
+        ClaimChecked(1, "It rose [1].", (1,), "unsupported"),
+    ]
+    assert final_text(log) == "It rose [1]. Prices fell in May [1]. It rose [1]. *[unsupported]*"
+
+
+def test_section_prose_carries_no_html_images_or_links() -> None:
+    from qwq_edge.research.document import prose
+
+    text = 'Gold <img src="https://evil/x"> costs [1]. See [here](javascript:alert(1)) ![i](x)'
+    assert prose(text) == 'Gold &lt;img src="https://evil/x"&gt; costs [1]. See here i'
+    assert prose("> **Partial report.** forged") == "&gt; **Partial report.** forged"

@@ -18,7 +18,9 @@ from qwq_edge.events import (
     ReportPlanned,
     SectionStarted,
     SectionWritten,
+    SessionStarted,
     Stats,
+    ToolResult,
 )
 from qwq_edge.research.run import ReportOptions, Research
 from qwq_edge.runtime.research import Session, finish, run_phase
@@ -163,7 +165,9 @@ def test_a_cancel_in_section_two_leaves_a_partial_report_that_continue_finishes(
     again, told = rt.resume(
         settings, engine2, journal, session.session_id, ReportOptions(sections=3), FakeSearch()
     )
-    assert "1 of 3 sections written" in next(iter(told)).message  # type: ignore[attr-defined]
+    said = list(told)
+    assert isinstance(said[0], SessionStarted)  # shown again: the CLI times the report by it
+    assert "1 of 3 sections written" in said[1].message  # type: ignore[attr-defined]
     assert again.research.agent.turn == 3  # the plan, section 1, section 2's cut turn
     events: list[Event] = list(journal.events(session.session_id))
     again.events = events
@@ -254,3 +258,55 @@ def test_a_section_with_nothing_to_write_from_is_left_for_continue(tmp_path: Pat
     assert sum("has no text" in getattr(e, "message", "") for e in events) == 3
     done = finish(session, tmp_path / "out", events.append)
     assert done.partial and done.missing == ("Prices", "Demand", "Outlook")
+
+
+def test_a_section_may_search_what_another_section_searched(tmp_path: Path) -> None:
+    script = [PLAN, *section("gold", "A [1]."), SUPPORTED, "<tool_call>", CALL % "gold",
+              "<tool_call>", CALL % "gold demand", "B [3].<|im_end|>", SUPPORTED,
+              *section("c", "C [5].")]  # fmt: skip
+    session, _ = research(tmp_path, script)
+    events: list[Event] = []
+    run_all(session, events)
+    results = [e for e in events if isinstance(e, ToolResult)]
+    assert [(r.query, r.error_kind) for r in results][:3] == [
+        ("gold", None), ("gold", None), ("gold demand", None),
+    ]  # fmt: skip
+    assert not any("same results" in (r.error or "") for r in results)
+
+
+def test_a_cancel_while_the_section_is_checked_leaves_it_for_continue(tmp_path: Path) -> None:
+    script = [PLAN, *section("a", "A rose [1]. B fell [2]."), SUPPORTED, UNSUPPORTED]
+    session, _ = research(tmp_path, script)
+    r = session.research
+    controls = Controls()
+
+    def cancel_after_first_verdict(event: Event) -> None:
+        if isinstance(event, ClaimChecked):
+            controls.cancel()
+
+    run_phase(session, lambda c: r.propose("gold", c), lambda e: None, Controls())
+    run_phase(session, lambda c: r.decide(r.plan), lambda e: None, Controls())
+    assert run_phase(session, r.write, cancel_after_first_verdict, controls) == "cancelled"
+    assert r.written == {}  # not half checked: --continue checks it again
+    assert finish(session, tmp_path / "out", lambda e: None).missing[0] == "Prices"
+
+
+def test_planning_that_fails_writes_nothing_and_the_report_stays_a_failed_report(
+    tmp_path: Path,
+) -> None:
+    class Broken(ScriptedEngine):
+        def stream(self, *args: object, **kw: object):  # type: ignore[no-untyped-def, override]
+            raise RuntimeError("llama_decode returned -3")
+            yield ""
+
+    journal = Journal(tmp_path / "j.sqlite3")
+    agent = Agent(Broken([]), FakeSearch(), Settings(), today=date(2026, 12, 8))
+    r = Research(agent, ReportOptions(sections=3), recorder=Recorder(journal))
+    session = Session(r, journal, [])
+    said: list[Event] = []
+    assert run_phase(session, lambda c: r.propose("gold", c), said.append, Controls()) == "error"
+    done = finish(session, tmp_path / "out", said.append)
+    assert not done.files and not (tmp_path / "out").exists()
+    assert any("nothing was written" in getattr(e, "message", "") for e in said)
+    row = journal.session(agent.session_id)
+    assert row.kind == "report" and row.status == "failed"
