@@ -310,3 +310,33 @@ def test_planning_that_fails_writes_nothing_and_the_report_stays_a_failed_report
     assert any("nothing was written" in getattr(e, "message", "") for e in said)
     row = journal.session(agent.session_id)
     assert row.kind == "report" and row.status == "failed"
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "value"),
+    [
+        ("claim_checked", "verdict", "bogus"),
+        ("claim_checked", "fixed", 5),
+        ("claim_checked", "cited", [[1]]),
+        ("report_written", "missing", [1]),
+        ("report_planned", "status", "hacked"),
+        ("tool_result", "sources", [{"n": 1, "title": "t", "url": "u", "fetched_at": 1e300}]),
+    ],
+)
+def test_a_bundle_with_a_report_field_of_the_wrong_kind_is_refused(
+    tmp_path: Path, kind: str, key: str, value: object
+) -> None:
+    from qwq_edge.store.bundle import export_bundle, import_bundle
+    from qwq_edge.store.journal import JournalError
+
+    session, journal = research(tmp_path, [PLAN, *section("a", "A [1]."), SUPPORTED])
+    events: list[Event] = []
+    run_all(session, events)
+    finish(session, tmp_path / "out", events.append)
+    export_bundle(journal, session.session_id, tmp_path / "b.json")
+    data = json.loads((tmp_path / "b.json").read_text())
+    target = next(e for e in data["events"] if e["type"] == kind)
+    target[key] = value
+    (tmp_path / "b.json").write_text(json.dumps(data))
+    with pytest.raises(JournalError, match=r"b\.json"):
+        import_bundle(Journal(tmp_path / "other.sqlite3"), tmp_path / "b.json")
