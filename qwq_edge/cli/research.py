@@ -9,6 +9,7 @@ report, marked partial; ``--continue ID`` finishes it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shlex
 import subprocess
@@ -70,7 +71,9 @@ def cmd_research(args: argparse.Namespace) -> int:
         if sid and journal.session(sid).kind != "report":  # said before the model loads
             raise QwqEdgeError(f"session {sid} is not a report; `qwq-edge ask --continue` it")
         engine = runner.call(runtime.load_engine, settings)
-        if args.resume:
+        if args.resume:  # as it was started; --fix may be added now
+            options = research.report_options(list(journal.events(sid)))
+            options = dataclasses.replace(options, fix=options.fix or args.fix)
             session, told = runner.call(research.resume, settings, engine, journal, sid, options)
             for event in told:
                 render(event)

@@ -14,11 +14,20 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from qwq_edge.agent.state import Controls
 from qwq_edge.engine.base import Engine
 from qwq_edge.errors import QwqEdgeError
-from qwq_edge.events import ErrorEvent, Event, Finished, FinishReason, Notice, ReportWritten
+from qwq_edge.events import (
+    ErrorEvent,
+    Event,
+    Finished,
+    FinishReason,
+    Notice,
+    ReportWritten,
+    SessionStarted,
+)
 from qwq_edge.paths import Paths, paths
 from qwq_edge.research.document import Report, bibliography, from_events, markdown
 from qwq_edge.research.provenance import provenance
@@ -44,6 +53,18 @@ class Session:
     @property
     def session_id(self) -> str:
         return self.research.agent.session_id
+
+
+def report_options(events: list[Event]) -> ReportOptions:
+    """The options a journaled report was started with (its ``SessionStarted`` settings)."""
+    start = next((e for e in events if isinstance(e, SessionStarted)), None)
+    given: Any = start.settings.get("report", {}) if start is not None else {}
+    if not isinstance(given, dict):
+        return ReportOptions()
+    sections = given.get("sections", 5)
+    return ReportOptions(
+        sections=sections if isinstance(sections, int) else 5, fix=given.get("fix") is True
+    )
 
 
 def reports_dir(where: Paths | None = None) -> Path:

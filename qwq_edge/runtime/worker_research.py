@@ -13,13 +13,14 @@ used, because ``worker.py`` imports this module.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qwq_edge.agent.state import Controls
 from qwq_edge.errors import QwqEdgeError
-from qwq_edge.events import Event, ReportPlanned, SessionStarted
+from qwq_edge.events import ReportPlanned
 from qwq_edge.research.run import ReportOptions
 from qwq_edge.runtime import research as rt
+from qwq_edge.runtime.research import report_options
 from qwq_edge.runtime.sources import provider_notices
 
 if TYPE_CHECKING:
@@ -43,18 +44,6 @@ class PlanProposed:
     (the plan as the person left it, or None for rejected)."""
 
     plan: ReportPlanned
-
-
-def report_options(events: list[Event]) -> ReportOptions:
-    """The options a journaled report was started with (its ``SessionStarted`` settings)."""
-    start = next((e for e in events if isinstance(e, SessionStarted)), None)
-    given: Any = start.settings.get("report", {}) if start is not None else {}
-    if not isinstance(given, dict):
-        return ReportOptions()
-    sections = given.get("sections", 5)
-    return ReportOptions(
-        sections=sections if isinstance(sections, int) else 5, fix=given.get("fix") is True
-    )
 
 
 class ReportCommands:
