@@ -367,7 +367,6 @@ class Research:
                 self.written[event.index] = event
         self.plan_context = list(plan_context)
         self._kv_moved = True
-        yield start  # shown, not journaled again: the front ends time the report from it
         yield Notice(
             f"continuing the report: {len(self.written)} of {len(self.plan.sections)} "
             "sections written",
