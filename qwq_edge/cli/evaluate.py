@@ -47,6 +47,11 @@ def register(sub: Any) -> None:
     p.add_argument("--out", help="the run folder (default: evals/RUN under the data folder)")
     p.add_argument("--resume", metavar="RUN", help="go on with the run in this folder")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument(
+        "--trajectories", metavar="FILE",
+        help="also write every answered session as a training trajectory (JSON lines, with "
+        "its loss mask and its grade)",
+    )  # fmt: skip
     add_run_options(p)
     p.set_defaults(handler=cmd_eval)
 
@@ -126,6 +131,8 @@ def _run(args: argparse.Namespace, meta: dict[str, Any]) -> int:
             on_progress=progress, journal=journal, model_grade=grade, controls=controls,
             dataset=str(meta["dataset"]),
         )  # fmt: skip
+        if args.trajectories:
+            _trajectories(journal, run.results, Path(args.trajectories), engine)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
@@ -136,6 +143,19 @@ def _run(args: argparse.Namespace, meta: dict[str, Any]) -> int:
         print(f"qwq-edge: stopped; go on with --resume {out}", file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0
+
+
+def _trajectories(journal: Any, results: list[Any], path: Path, vocab: Any) -> None:
+    """Each answered session as a trajectory line, its grade and arm attached."""
+    from qwq_edge.agent.trajectories import write_trajectories
+
+    extra = {
+        r.session_id: {"eval": {"run": r.run, "item": r.id, "arm": r.arm, "grade": r.grade,
+                                "correct": r.correct, "golds": list(r.golds)}}
+        for r in results if r.session_id
+    }  # fmt: skip
+    n = write_trajectories(journal, list(extra), path, extra, vocab=vocab)
+    print(f"qwq-edge: {n} trajectories written to {path}", file=sys.stderr)
 
 
 def _shipped_corpus() -> None:

@@ -108,3 +108,19 @@ def test_yaml_writer() -> None:
     assert to_yaml({"a": 1, "b": {"c": [0.1, 0.2], "d": "x"}}) == (
         'a: 1\nb:\n  c: [0.1, 0.2]\n  d: "x"\n'
     )
+
+
+def test_eval_writes_each_answered_session_as_a_graded_trajectory(tmp_path: Path) -> None:
+    from qwq_edge.cli.evaluate import _trajectories
+
+    engine = ScriptedEngine(["I do not know.<|im_end|>", "There were 88 crofts.<|im_end|>"])
+    journal = Journal(tmp_path / "j.sqlite3")
+    run = run_eval(Settings(), engine, ITEMS, ["none"], "contains", tmp_path / "run",
+                   journal=journal, provider_for=lambda s: FakeSearch())  # fmt: skip
+    _trajectories(journal, run.results, tmp_path / "t.jsonl", engine)
+    lines = [json.loads(x) for x in (tmp_path / "t.jsonl").read_text().splitlines()]
+    assert [(x["eval"]["item"], x["eval"]["correct"]) for x in lines] == [
+        ("a", False), ("b", True),
+    ]  # fmt: skip
+    for x in lines:
+        assert len(x["mask"]) == len(x["tokens"]) and 0 < sum(x["mask"]) < len(x["mask"])
