@@ -38,7 +38,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("QWQ_EDGE_HOME", str(home))
     for var in ("TAVILY_API_KEY", "QWQ_EDGE_MODEL", "QWQ_EDGE_TAVILY_URL", "QWQ_EDGE_N_CTX"):
         monkeypatch.delenv(var, raising=False)
-    # The catalog gives the test models read_top = 1, and the local search servers answer
+    # A user's read_top must not leak in, and the local search servers answer
     # with example.com URLs that a machine with no network cannot open (and one with a
     # firewall may hang on): tests of read_top ask for it with --read-top or the setting.
     monkeypatch.setenv("QWQ_EDGE_READ_TOP", "0")

@@ -77,8 +77,7 @@ def catalog_entry(settings: Settings, where: Paths | None = None) -> tuple[Model
 
 def recommended(settings: Settings, where: Paths | None = None) -> Settings:
     """``settings`` with the catalog's sampling, minimum searches and thinking budget filled in
-    wherever nothing was set explicitly (the test models get ``min_searches = 1`` and
-    ``read_top = 1``)."""
+    wherever nothing was set explicitly (the test models get ``min_searches = 1``)."""
     found = catalog_entry(settings, where)
     if found is None:
         return settings
