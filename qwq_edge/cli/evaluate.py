@@ -18,6 +18,7 @@ from typing import Any
 from qwq_edge.cli.common import EXIT_INTERRUPTED, add_run_options, run_overrides
 from qwq_edge.errors import ConfigError
 from qwq_edge.evaluation.grading import GRADERS
+from qwq_edge.text import printable
 
 SHIPPED_NAMES = ("shipped", "orrowmere")
 CORPUS = "orrowmere"
@@ -211,6 +212,7 @@ class _Progress:
             f"[{self.count}/{self.total}] {result.arm} {result.id}: {mark}, "
             f"{result.seconds:.1f}s | " + "  ".join(parts)
         )
+        line = printable(line)  # an item's id comes from the data set's file
         if self.tty:
             print(f"\r\x1b[K{line}", end="", file=sys.stderr, flush=True)
         else:
@@ -256,7 +258,9 @@ def _compare(runs: list[str]) -> int:
             right = sum(r.correct for r in both)
             low, high = wilson(right, len(both))
             acc = right / len(both) if both else 0.0
-            lines.append(f"  {name}: {right}/{len(both)} = {acc:.1%} (95% {low:.1%}–{high:.1%})")
+            lines.append(
+                f"  {printable(name)}: {right}/{len(both)} = {acc:.1%} (95% {low:.1%}–{high:.1%})"
+            )
         lines.append(
             f"  right only in the first: {c['only_first']}, only in the second: "
             f"{c['only_second']}; McNemar exact p = {c['mcnemar_p']:.4g}"

@@ -209,15 +209,20 @@ def _export_trajectory(journal: Journal, session_id: str, kind: str, target: Pat
     from qwq_edge.agent.trajectories import session_lines
     from qwq_edge.agent.trajectory import TrajectoryError
     from qwq_edge.engine.vocab import LlamaVocab
+    from qwq_edge.models.files import open_model
     from qwq_edge.paths import paths
 
-    model = journal.session(session_id).settings.get("model_path")
-    if not model or not Path(model).is_file():
+    row = journal.session(session_id)
+    model = row.settings.get("model_path")
+    # The path is the journal's (a bundle's, perhaps): only a file of the name the session
+    # names, and a GGUF by our own header check, is handed to llama.cpp.
+    if not isinstance(model, str) or Path(model).name != row.model or not Path(model).is_file():
         raise QwqEdgeError(
-            f"the model file this session ran with ({model or 'not recorded'}) is not here; "
-            "its tokens can only be decoded with that model's vocabulary"
+            f"the model file this session ran with ({row.model or 'not recorded'}) is not "
+            "here; its tokens can only be decoded with that model's vocabulary"
         )
     try:
+        open_model(model)
         vocab = LlamaVocab(Path(model), log_path=paths().llama_log)
         lines = session_lines(journal, session_id, vocab, to=kind)
     except TrajectoryError as exc:

@@ -199,3 +199,29 @@ def test_a_call_in_another_shape_is_trained_in_its_canonical_rewrite(tmp_path: P
     assert trained.startswith("Let me search.") and trained.endswith("It rose 3% [1].<|im_end|>")
     opener = [s for s in record["segments"] if s["text"].startswith("<tool_call>")]
     assert opener and not opener[0]["trained"]  # the app wrote the tag
+
+
+def test_a_journal_cannot_point_the_export_at_a_file_that_is_not_its_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json as _json
+
+    journal = open_journal()
+    agent = Agent(ScriptedEngine(SCRIPT), FakeSearch(), Settings(), today=date(2026, 11, 29))
+    run_turn(agent, "Gold?", lambda e: None, recorder=Recorder(journal))
+    secret = tmp_path / "id_rsa"
+    secret.write_text("not a model")
+    cases = (("scripted.gguf", "is not here"), ("id_rsa", "id_rsa is not a GGUF model file"))
+    for name, said in cases:
+        path = secret
+        settings = {**journal.session(agent.session_id).settings, "model_path": str(path)}
+        journal._conn.execute(  # as an imported bundle could have recorded it
+            "UPDATE sessions SET settings = ?, model = ? WHERE id = ?",
+            (_json.dumps(settings), name, agent.session_id),
+        )
+        out = tmp_path / "t.jsonl"
+        code = main(["sessions", "export", agent.session_id, str(out), "--to", "trajectory"])
+        err = capsys.readouterr().err
+        assert code != 0 and not out.exists() and "Traceback" not in err
+        assert said in err
+    journal.close()
